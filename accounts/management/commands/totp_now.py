@@ -1,0 +1,31 @@
+"""`manage.py totp_now demo-USERNAME`: the current TOTP code of a demo account (development only).
+
+Reading a TOTP secret back out of the database defeats the second factor, so this refuses to
+run outside development mode and for anyone but the `demo-*` accounts.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+class Command(BaseCommand):
+    help = "Print the current TOTP code of a demo staff member (development mode only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+
+    def handle(self, *args, username: str, **options) -> None:
+        if not settings.DEV_MODE or not username.startswith("demo-"):
+            raise CommandError("Only for demo-* accounts in development mode.")
+        device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+        if device is None:
+            raise CommandError(f"{username} has no TOTP device; run `manage.py seed_demo`.")
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        totp.time = time.time()
+        self.stdout.write(f"{totp.token():0{device.digits}d}")

@@ -1,0 +1,121 @@
+"""One JSON error shape for every failure the API can answer.
+
+    {"status": 400, "code": "invalid", "message": "...", "fields": {"otp": ["..."]}}
+
+`fields` appears only on validation errors. A 500 says nothing but that it happened and the
+request id to quote; the traceback goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+
+from common.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request is not valid.",
+    401: "Authentication credentials were not provided or are not valid.",
+    403: "You do not have permission to do this.",
+    404: "Not found.",
+    405: "This method is not allowed here.",
+    409: "The request conflicts with the current state of the record.",
+    415: "Unsupported media type: send JSON.",
+    429: "Too many requests.",
+    500: "Internal server error.",
+}
+
+
+def error_body(
+    status_code: int, code: str, message: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": status_code,
+        "code": code,
+        "message": message or MESSAGES.get(status_code, "Error."),
+    }
+    body.update(extra)
+    return body
+
+
+def _message_of(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _message_of(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _message_of(next(iter(detail.values())))
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: domain and framework errors to the one shape."""
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(exc.status_code, exc.code, exc.message, **exc.extra),
+            status=exc.status_code,
+            headers=exc.headers,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    if not isinstance(exc, exceptions.APIException):
+        return None  # unexpected: ApiResponseMiddleware logs it and answers the JSON 500
+
+    headers: dict[str, str] = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        body = error_body(
+            status.HTTP_400_BAD_REQUEST, "invalid", MESSAGES[400], fields=_plain(detail)
+        )
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        body = error_body(exc.status_code, str(code), _message_of(exc.detail))
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def _plain(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _plain(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(item) for item in detail]
+    return str(detail)
+
+
+def json_error_response(status_code: int, code: str, message: str | None = None) -> JsonResponse:
+    return JsonResponse(error_body(status_code, code, message), status=status_code)
+
+
+# Django-level handlers (urls.py): a URL that matches nothing, or an error outside DRF.
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error_response(400, "bad_request")
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error_response(403, "permission_denied")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error_response(404, "not_found")
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return json_error_response(500, "server_error")

@@ -1,0 +1,103 @@
+"""Request correlation ids and the API's response guarantees.
+
+- Every request gets a correlation id (`X-Request-ID`), in the logs and on the response.
+- API answers are never cached by a browser or proxy (`Cache-Control: no-store`): a seized
+  laptop's cache must not hold case data.
+- Under `/api/` no error is ever a Django HTML page: unexpected exceptions become the JSON 500
+  shape (the traceback goes to the log only), and any other non-JSON error body is replaced.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from common.errors import MESSAGES, json_error_response
+
+logger = logging.getLogger(__name__)
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_NO_STORE_PREFIXES = ("/api/", "/healthz", "/readyz")
+_JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class ApiResponseMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if _is_api(request) and response.status_code >= 400 and not _is_json(response):
+            response = json_error_response(response.status_code, _code_for(response.status_code))
+        if request.path.startswith(_NO_STORE_PREFIXES):
+            response["Cache-Control"] = "no-store"
+            if _is_json(response):
+                response["Content-Security-Policy"] = _JSON_CSP
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not _is_api(request):
+            return None
+        # The exception's text may carry request data; log the type and the traceback only
+        # through the logging framework, never in the response.
+        logger.error(
+            "Unhandled %s on %s %s",
+            type(exception).__name__,
+            request.method,
+            request.path,
+            exc_info=exception,
+        )
+        return json_error_response(500, "server_error", MESSAGES[500])
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
+
+
+def _code_for(status_code: int) -> str:
+    return {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "throttled",
+    }.get(status_code, "server_error" if status_code >= 500 else "error")

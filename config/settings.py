@@ -1,0 +1,266 @@
+"""Safe Passage settings: one module, read from the environment.
+
+Two modes, chosen by `DJANGO_ENV`:
+
+- `development` (the default, so a clean checkout works with no environment at all): SQLite in
+  `var/`, and a secret key generated there on first use. Every command run from the checkout
+  (`make run`, `manage.py ...`) uses that same database.
+- `production`: nothing secret has a default. `DJANGO_SECRET_KEY`, `DATABASE_URL` and
+  `DJANGO_ALLOWED_HOSTS` are required, and the HTTPS hardening is on.
+
+Every variable is listed in the README.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_rate,
+    env_required,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("SAFE_PASSAGE_VAR_DIR") or BASE_DIR / "var")
+
+ENVIRONMENT = env_choice("DJANGO_ENV", {"development", "production"}, default="development")
+DEV_MODE = ENVIRONMENT == "development"
+
+
+def dev_secret_file(name: str, nbytes: int = 48) -> str:
+    """Read (or create, readable by the owner only) a random secret under `var/`; dev mode only."""
+    if not DEV_MODE:
+        raise ImproperlyConfigured(f"{name} is generated only in development mode.")
+    path = VAR_DIR / name
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:
+            path.chmod(0o600)
+            handle.write(secrets.token_urlsafe(nbytes))
+    return path.read_text(encoding="utf-8").strip()
+
+
+# Debug pages leak settings and tracebacks: off unless asked for, and never in production.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+if DEBUG and not DEV_MODE:
+    raise ImproperlyConfigured("DJANGO_DEBUG cannot be true when DJANGO_ENV=production.")
+
+if DEV_MODE:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY") or dev_secret_file("dev-secret-key")
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+    database_url = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'safe-passage.sqlite3'}"
+else:
+    SECRET_KEY = env_required("DJANGO_SECRET_KEY")
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production.")
+    database_url = env_required("DATABASE_URL")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "knox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "common",
+    "accounts",
+    "audit",
+    "encryption",
+    "people",
+    "cases",
+    "funds",
+]
+
+# No sessions and no CSRF: the API authenticates every request with a bearer token, so there
+# is no cookie a browser could send on a victim's behalf.
+MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.middleware.ApiResponseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    },
+]
+
+DATABASES = {"default": dj_database_url.parse(database_url)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {
+        # Writers queue instead of failing at once, and a transaction takes the write lock at
+        # BEGIN, so two requests never both read a balance and then both write it.
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Throttle and lockout counters must be shared by every worker process and host: Redis when
+# configured, otherwise a table in the database. Never per-process memory.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "safe-passage"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "safe_passage_cache",
+        }
+    }
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env_str("DJANGO_STATIC_ROOT") or (None if DEV_MODE else str(BASE_DIR / "staticfiles"))
+# In development the Swagger UI assets are served straight from the installed packages; in
+# production `collectstatic` copies them into STATIC_ROOT and WhiteNoise serves them.
+WHITENOISE_USE_FINDERS = DEV_MODE
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- HTTP hardening ---------------------------------------------------------------------------
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEV_MODE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEV_MODE else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=not DEV_MODE)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEV_MODE
+CSRF_COOKIE_SECURE = not DEV_MODE
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- API ----------------------------------------------------------------------------------------
+API_PAGE_SIZE = 50
+API_MAX_PAGE_SIZE = 200
+API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "600/min")
+LOGIN_THROTTLE_RATE = env_rate("LOGIN_THROTTLE_RATE", "30/min")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.StaffRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNICODE_JSON": True,
+}
+
+TOKEN_TTL = timedelta(hours=env_int("TOKEN_TTL_HOURS", 8, minimum=1))
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_TTL": TOKEN_TTL,
+    "AUTO_REFRESH": False,
+}
+
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Safe Passage")
+
+# Lockout: the account and the client address are each locked after this many failures.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success must not wipe failures counted against the client address: an insider could
+# otherwise guess a colleague's password and reset the counter by logging in as themselves.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip_for"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp"]
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Safe Passage API",
+    "DESCRIPTION": "Case management for an emergency evacuation programme.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, default="INFO" if DEV_MODE else "WARNING"
+)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "common.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"axes.apps": {"level": "WARNING"}},
+}

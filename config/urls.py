@@ -1,0 +1,29 @@
+"""URLs. Everything under /api/v1/ requires a bearer token except login, schema and docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common import health
+
+# The API description is public by design (design.md): it documents the contract, not data.
+schema_view = SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[])
+docs_view = SpectacularSwaggerView.as_view(
+    url_name="schema", authentication_classes=[], permission_classes=[]
+)
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("schema/", schema_view, name="schema"),
+    path("docs/", docs_view, name="docs"),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+]
+
+handler400 = "common.errors.handler400"
+handler403 = "common.errors.handler403"
+handler404 = "common.errors.handler404"
+handler500 = "common.errors.handler500"
