@@ -17,7 +17,9 @@ class BearerTokenAuthentication(TokenAuthentication):
     (knox would answer a non-UTF-8 header with a 500)."""
 
     def authenticate(self, request: Request):
-        parts = request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1", errors="replace").split()
+        parts = (
+            request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1", errors="replace").split()
+        )
         if len(parts) == 2 and parts[0].lower() == b"bearer" and not _TOKEN_SHAPE.match(parts[1]):
             raise exceptions.AuthenticationFailed("Invalid token.")
         return super().authenticate(request)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
@@ -29,6 +30,7 @@ MESSAGES = {
     404: "Not found.",
     405: "This method is not allowed here.",
     409: "The request conflicts with the current state of the record.",
+    413: "The request body is too large.",
     415: "Unsupported media type: send JSON.",
     429: "Too many requests.",
     500: "Internal server error.",
@@ -63,7 +65,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=exc.status_code,
             headers=exc.headers,
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(413, "too_large", "The request body is too large."), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request is malformed.")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

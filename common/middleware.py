@@ -15,7 +15,8 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 
 from common.errors import MESSAGES, json_error_response
 
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _NO_STORE_PREFIXES = ("/api/", "/healthz", "/readyz")
+_HANDLED_BY_DJANGO = (Http404, PermissionDenied, SuspiciousOperation)
 _JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
@@ -73,8 +75,8 @@ class ApiResponseMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not _is_api(request):
-            return None
+        if not _is_api(request) or isinstance(exception, _HANDLED_BY_DJANGO):
+            return None  # Django answers these with the JSON handlers in config/urls.py
         # The exception's text may carry request data; log the type and the traceback only
         # through the logging framework, never in the response.
         logger.error(

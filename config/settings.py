@@ -87,14 +87,16 @@ INSTALLED_APPS = [
     "funds",
 ]
 
-# No sessions and no CSRF: the API authenticates every request with a bearer token, so there
-# is no cookie a browser could send on a victim's behalf.
+# No sessions: the API authenticates every request with a bearer token, so there is no cookie a
+# browser could send on a victim's behalf. The CSRF middleware stays as a guard for any
+# cookie-based view added later (DRF's token views are exempt by design).
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.ApiResponseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -57,7 +57,9 @@ def make_staff(db) -> Callable[..., Staff]:
     def make(*roles: str, username: str | None = None) -> Staff:
         name = username or f"staff-{next(counter)}-{secrets.token_hex(3)}"
         password = secrets.token_urlsafe(18)
-        user, enrolment = staff_create(username=name, roles=roles or ["caseworker"], password=password)
+        user, enrolment = staff_create(
+            username=name, roles=roles or ["caseworker"], password=password
+        )
         return Staff(user=user, password=password, backup_codes=enrolment.backup_codes)
 
     return make

@@ -38,7 +38,12 @@ def database_url() -> str:
 
 def login_in_other_process(ip: str, attempts: list[dict], **env: str) -> list[list]:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.login_process", json.dumps({"remote_addr": ip, "attempts": attempts})],
+        [
+            sys.executable,
+            "-m",
+            "tests.login_process",
+            json.dumps({"remote_addr": ip, "attempts": attempts}),
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url(), **env},
         capture_output=True,

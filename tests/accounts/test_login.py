@@ -144,7 +144,9 @@ def test_username_is_matched_case_insensitively(api_client, make_staff):
 
 def test_login_answers_json_errors_for_malformed_bodies(api_client):
     not_json = api_client.post(LOGIN_URL, "{not json", content_type="application/json")
-    form = api_client.post(LOGIN_URL, "username=a", content_type="application/x-www-form-urlencoded")
+    form = api_client.post(
+        LOGIN_URL, "username=a", content_type="application/x-www-form-urlencoded"
+    )
     listed = api_client.post(LOGIN_URL, ["a"], format="json")
 
     assert not_json.status_code == 400
