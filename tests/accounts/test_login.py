@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from tests.conftest import LOGIN_URL
 from tests.dbdump import dump_database_text
@@ -155,3 +158,28 @@ def test_login_answers_json_errors_for_malformed_bodies(api_client):
     assert form.json()["status"] == 415
     assert listed.status_code == 400
     assert listed.json()["code"] == "invalid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_totp_code_sent_by_several_clients_at_once_logs_in_once(make_staff):
+    staff = make_staff()
+    body = staff.login_body()
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def attempt(n: int) -> None:
+        try:
+            client = APIClient(REMOTE_ADDR=f"10.3.0.{n}")
+            start.wait()
+            statuses.append(client.post(LOGIN_URL, body, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200, 401, 401, 401]
+    assert AuthToken.objects.count() == 1
