@@ -71,7 +71,9 @@ class LogoutAllView(APIView):
         responses=inline_serializer("LogoutAll", {"revoked": serializers.IntegerField()}),
     )
     def post(self, request: Request) -> Response:
-        return Response({"revoked": services.tokens_revoke_all(user=request.user)})
+        return Response(
+            {"revoked": services.tokens_revoke_all(user=request.user, reason="logout all")}
+        )
 
 
 class MeSerializer(serializers.Serializer):
@@ -171,4 +173,10 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @action(detail=True, methods=["post"], url_path="revoke-tokens")
     def revoke_tokens(self, request: Request, pk: str) -> Response:
-        return Response({"revoked": services.tokens_revoke_all(user=self.get_object())})
+        return Response(
+            {
+                "revoked": services.tokens_revoke_all(
+                    user=self.get_object(), reason="revoked by admin"
+                )
+            }
+        )

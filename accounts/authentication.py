@@ -9,6 +9,8 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from audit.context import set_actor
+
 _TOKEN_SHAPE = re.compile(rb"^[0-9a-f]{64}$")
 
 
@@ -22,4 +24,9 @@ class BearerTokenAuthentication(TokenAuthentication):
         )
         if len(parts) == 2 and parts[0].lower() == b"bearer" and not _TOKEN_SHAPE.match(parts[1]):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        return super().authenticate(request)
+        authenticated = super().authenticate(request)
+        if authenticated is not None:
+            # DRF authenticates inside the view, after every middleware: this is the first
+            # moment the actor is known, so the audit context learns it here.
+            set_actor(authenticated[0])
+        return authenticated

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
@@ -19,6 +20,8 @@ from accounts.lockout import LOCKOUT_MESSAGE
 from accounts.models import User, normalize_username
 from accounts.roles import Role
 from accounts.second_factor import Enrolment, second_factor_enrol, second_factor_verify
+from audit.events import record_event
+from audit.models import Action
 from common.exceptions import DomainError, InvariantViolation
 
 
@@ -55,32 +58,56 @@ def login(*, request: HttpRequest, username: str, password: str, otp: str) -> Is
     credentials = {"username": username}
     if AxesProxyHandler.is_locked(request, credentials):
         raise LockedOut
-    user = authenticate(request=request, username=username, password=password)
+    with transaction.atomic():  # Django may upgrade the stored hash: an audited change
+        user = authenticate(request=request, username=username, password=password)
     if user is None:
-        if getattr(request, "axes_locked_out", False):
-            raise LockedOut
-        raise LoginFailed
+        _login_failed(username=username, user=None, request=request)
     if not second_factor_verify(user=user, code=otp):
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        if getattr(request, "axes_locked_out", False):
-            raise LockedOut
-        raise LoginFailed
-    issued = token_issue(user=user)
-    user_logged_in.send(sender=User, request=request, user=user)
+        _login_failed(username=username, user=user, request=request)
+    with transaction.atomic():
+        record_event(action=Action.LOGIN, instance=user, actor=user)
+        issued = token_issue(user=user)
+        user_logged_in.send(sender=User, request=request, user=user)
     return issued
 
 
+def _login_failed(*, username: str, user: User | None, request: HttpRequest) -> NoReturn:
+    """Record the failure (never the password or the code) and refuse, with one message."""
+    locked = getattr(request, "axes_locked_out", False)
+    record_event(
+        action=Action.LOGIN_FAILED,
+        instance=user,
+        model=User,
+        actor=None,
+        data={"username": username[:64], "locked_out": locked},
+    )
+    raise LockedOut if locked else LoginFailed
+
+
+@transaction.atomic
 def token_issue(*, user: User) -> IssuedToken:
     instance, token = AuthToken.objects.create(user=user)
+    record_event(
+        action=Action.TOKEN_ISSUED, instance=user, data={"expiry": instance.expiry.isoformat()}
+    )
     return IssuedToken(user=user, token=token, expiry=instance.expiry)
 
 
+@transaction.atomic
 def token_revoke(*, token: AuthToken) -> None:
     token.delete()
+    record_event(
+        action=Action.TOKEN_REVOKED, instance=token.user, data={"count": 1, "reason": "logout"}
+    )
 
 
-def tokens_revoke_all(*, user: User) -> int:
+@transaction.atomic
+def tokens_revoke_all(*, user: User, reason: str) -> int:
     count, _ = AuthToken.objects.filter(user=user).delete()
+    record_event(
+        action=Action.TOKEN_REVOKED, instance=user, data={"count": count, "reason": reason}
+    )
     return count
 
 
@@ -129,7 +156,7 @@ def staff_deactivate(*, user: User) -> User:
         _ensure_another_admin_remains(user)
         user.is_active = False
         user.save(update_fields=["is_active"])
-    tokens_revoke_all(user=user)
+    tokens_revoke_all(user=user, reason="deactivated")
     return user
 
 
@@ -147,5 +174,5 @@ def second_factor_reset(*, user: User) -> Enrolment:
     """A lost or seized authenticator: new TOTP secret, new backup codes, and every token the
     old device may have helped obtain is revoked."""
     enrolment = second_factor_enrol(user=user)
-    tokens_revoke_all(user=user)
+    tokens_revoke_all(user=user, reason="second factor reset")
     return enrolment

@@ -14,10 +14,13 @@ Every variable is listed in the README.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -37,8 +40,10 @@ ENVIRONMENT = env_choice("DJANGO_ENV", {"development", "production"}, default="d
 DEV_MODE = ENVIRONMENT == "development"
 
 
-def dev_secret_file(name: str, nbytes: int = 48) -> str:
-    """Read (or create, readable by the owner only) a random secret under `var/`; dev mode only."""
+def dev_secret_file(
+    name: str, generate: Callable[[], str] = lambda: secrets.token_urlsafe(48)
+) -> str:
+    """Read (or create, readable by the owner only) a generated secret under `var/`; dev only."""
     if not DEV_MODE:
         raise ImproperlyConfigured(f"{name} is generated only in development mode.")
     path = VAR_DIR / name
@@ -46,8 +51,14 @@ def dev_secret_file(name: str, nbytes: int = 48) -> str:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as handle:
             path.chmod(0o600)
-            handle.write(secrets.token_urlsafe(nbytes))
+            handle.write(generate())
     return path.read_text(encoding="utf-8").strip()
+
+
+def new_ed25519_pem() -> str:
+    key = Ed25519PrivateKey.generate()
+    encoding, pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
+    return key.private_bytes(encoding, pkcs8, serialization.NoEncryption()).decode("ascii")
 
 
 # Debug pages leak settings and tracebacks: off unless asked for, and never in production.
@@ -78,6 +89,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
+    "auditlog",
     "common",
     "accounts",
     "audit",
@@ -95,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.ApiResponseMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -129,6 +143,11 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The audit log is this project's own model (audit.LogEntry, hash-chained and append-only);
+# django-auditlog's migrations would create its unused default table, so they are skipped.
+AUDITLOG_LOGENTRY_MODEL = "audit.LogEntry"
+MIGRATION_MODULES = {"auditlog": None}
 
 # Throttle and lockout counters must be shared by every worker process and host: Redis when
 # configured, otherwise a table in the database. Never per-process memory.
@@ -245,6 +264,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Audit ------------------------------------------------------------------------------------
+# The Ed25519 key that signs checkpoints of the audit chain (PEM). It never enters the
+# database; production may keep it off the app servers entirely and sign elsewhere.
+AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY") or (
+    dev_secret_file("audit-signing-key.pem", new_ed25519_pem) if DEV_MODE else None
+)
+AUDIT_CHECKPOINT_PUBLIC_KEY = env_str("AUDIT_CHECKPOINT_PUBLIC_KEY")
 
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, default="INFO" if DEV_MODE else "WARNING"

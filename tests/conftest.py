@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.roles import Role
 from accounts.services import staff_create, token_issue
+from audit.chain import GENESIS_HASH
+from audit.triggers import APPEND_ONLY_TABLES, create_statements, drop_statements
 
 LOGIN_URL = "/api/v1/auth/login/"
 
@@ -41,6 +45,34 @@ class Staff:
         body = {"username": self.user.username, "password": self.password, "otp": self.totp()}
         body.update(overrides)
         return body
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _owner_empties_audit_tables_between_transactional_tests() -> Iterator[None]:
+    """Transactional tests end with a flush, which the append-only triggers refuse. Between
+    tests, the test database's owner drops the triggers, empties the tables and puts the
+    triggers and the migrated baseline (the chain's genesis head, the roles) back: exactly the
+    power the owner has in production too, and that the app role lacks."""
+    ops_class = type(connection.ops)
+    original = ops_class.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if not set(APPEND_ONLY_TABLES) & set(tables):
+            return statements
+        vendor = self.connection.vendor
+        baseline = [
+            "INSERT INTO audit_chainhead (id, sequence, entry_hash) "
+            f"VALUES (1, 0, '{GENESIS_HASH}')",
+            *(f"INSERT INTO auth_group (name) VALUES ('{role}')" for role in Role.values),
+        ]
+        return [*drop_statements(vendor), *statements, *create_statements(vendor), *baseline]
+
+    ops_class.sql_flush = sql_flush
+    yield
+    ops_class.sql_flush = original
 
 
 @pytest.fixture(autouse=True)

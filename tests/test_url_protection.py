@@ -31,7 +31,7 @@ def dead_credentials(make_staff) -> dict[str, str]:
     expired_user, revoked_user, deactivated_user = make_staff(), make_staff(), make_staff()
     _, expired = AuthToken.objects.create(user=expired_user.user, expiry=timedelta(seconds=-1))
     revoked = token_issue(user=revoked_user.user).token
-    tokens_revoke_all(user=revoked_user.user)
+    tokens_revoke_all(user=revoked_user.user, reason="test")
     deactivated = token_issue(user=deactivated_user.user).token
     deactivated_user.user.is_active = False
     deactivated_user.user.save(update_fields=["is_active"])

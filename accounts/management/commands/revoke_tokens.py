@@ -13,5 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, username: str, **options) -> None:
-        count = tokens_revoke_all(user=staff_by_username(username))
+        count = tokens_revoke_all(user=staff_by_username(username), reason="revoked by command")
         self.stdout.write(self.style.SUCCESS(f"Revoked {count} token(s) of {username}."))

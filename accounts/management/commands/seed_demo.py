@@ -6,11 +6,12 @@ import secrets
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from accounts.management.output import write_enrolment
 from accounts.models import User
 from accounts.roles import Role
-from accounts.services import second_factor_reset, staff_create, tokens_revoke_all
+from accounts.services import second_factor_reset, staff_create
 
 
 class Command(BaseCommand):
@@ -26,11 +27,11 @@ class Command(BaseCommand):
             if user is None:
                 user, enrolment = staff_create(username=username, roles=[role], password=password)
             else:
-                user.set_password(password)
-                user.is_active = True
-                user.save(update_fields=["password", "is_active"])
-                tokens_revoke_all(user=user)
-                enrolment = second_factor_reset(user=user)
+                with transaction.atomic():
+                    user.set_password(password)
+                    user.is_active = True
+                    user.save(update_fields=["password", "is_active"])
+                    enrolment = second_factor_reset(user=user)
             self.stdout.write(self.style.MIGRATE_HEADING(f"\n{username}  password: {password}"))
             write_enrolment(self.stdout, username, enrolment)
         self.stdout.write(

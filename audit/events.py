@@ -1,0 +1,71 @@
+"""Entries that no model save produces: staff events and reads of personal data.
+
+django-auditlog writes create/update/delete entries from model signals; these helpers write
+the rest through the same chained manager, in the caller's transaction when there is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Model
+
+from audit.models import Action, LogEntry
+
+_UNSET: Any = object()
+
+
+def _entry(
+    instance: Model | None,
+    *,
+    model: type[Model] | None = None,
+    action: int,
+    actor: Any = _UNSET,
+    data: dict | None = None,
+) -> LogEntry:
+    model = model or type(instance)
+    pk = "" if instance is None or instance.pk is None else str(instance.pk)
+    entry = LogEntry(
+        content_type=ContentType.objects.get_for_model(model),
+        object_pk=pk,
+        object_repr=str(instance) if instance is not None else "",
+        action=action,
+        changes=None,
+        additional_data=data,
+    )
+    if actor is not _UNSET:
+        entry.actor = actor
+    return entry
+
+
+@transaction.atomic
+def record_event(
+    *,
+    action: int,
+    instance: Model | None,
+    model: type[Model] | None = None,
+    actor: Any = _UNSET,
+    data: dict | None = None,
+) -> LogEntry:
+    """A staff event (login, token issued or revoked, ...) about `instance`. `instance` may be
+    None for a record that does not exist (a failed login for an unknown name): then `model`
+    names what it would have been."""
+    entry = _entry(instance, model=model, action=action, actor=actor, data=data)
+    return LogEntry.objects.append([entry])[0]
+
+
+@transaction.atomic
+def record_access(*, instances: Sequence[Model], fields: Iterable[str]) -> list[LogEntry]:
+    """One ACCESS entry per record whose decrypted `fields` a response reveals: who (the
+    bound actor), which record, which fields, when. Call it before the response leaves: if the
+    entry cannot be written, the data must not be sent either."""
+    revealed = sorted(set(fields))
+    if not instances or not revealed:
+        return []
+    entries = [
+        _entry(instance, action=Action.ACCESS, data={"fields": revealed}) for instance in instances
+    ]
+    return LogEntry.objects.append(entries)

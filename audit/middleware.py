@@ -1,0 +1,31 @@
+"""Bind the client address and the correlation id to every audit entry a request writes."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from audit.context import audit_context
+from common.client_ip import client_ip_for
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit_context(
+            actor=None,
+            remote_addr=_valid_ip(client_ip_for(request)),
+            cid=getattr(request, "request_id", None),
+        ):
+            return self.get_response(request)
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None

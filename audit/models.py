@@ -1,0 +1,159 @@
+"""The append-only, hash-chained audit log (django-auditlog's swappable LogEntry), the chain's
+head, and signed checkpoints.
+
+The database refuses UPDATE, DELETE and TRUNCATE on `audit_logentry` and `audit_checkpoint`
+(triggers created by this app's migrations, see `audit/triggers.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from audit import context
+from audit.chain import CHAINED_FIELDS, GENESIS_HASH, entry_hash_of, reject_floats
+from audit.registry import is_registered, redact
+
+
+class AuditError(RuntimeError):
+    """The audit log could not be written as required; the change must not go ahead."""
+
+
+class Action:
+    """django-auditlog's actions, plus the staff events it has no word for."""
+
+    CREATE = AbstractLogEntry.Action.CREATE
+    UPDATE = AbstractLogEntry.Action.UPDATE
+    DELETE = AbstractLogEntry.Action.DELETE
+    ACCESS = AbstractLogEntry.Action.ACCESS
+    LOGIN = 10
+    LOGIN_FAILED = 11
+    TOKEN_ISSUED = 12
+    TOKEN_REVOKED = 13
+
+    choices = (
+        (CREATE, "create"),
+        (UPDATE, "update"),
+        (DELETE, "delete"),
+        (ACCESS, "access"),
+        (LOGIN, "login"),
+        (LOGIN_FAILED, "login_failed"),
+        (TOKEN_ISSUED, "token_issued"),
+        (TOKEN_REVOKED, "token_revoked"),
+    )
+    by_name = {name: value for value, name in choices}
+    names = {value: name for value, name in choices}
+
+
+class ChainHead(models.Model):
+    """One row: the last entry's sequence and hash. Locked (SELECT ... FOR UPDATE) for as long
+    as the transaction that appends to the chain lives, so appends are strictly ordered."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sequence = models.BigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_single_head")]
+
+    def __str__(self) -> str:
+        return f"head {self.sequence} {self.entry_hash}"
+
+
+class LogEntryChainManager(LogEntryManager):
+    def create(self, **kwargs) -> LogEntry:
+        return self.append([self.model(**kwargs)])[0]
+
+    def append(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
+        """Chain and insert entries, in the caller's transaction.
+
+        Refuses to run outside a transaction: the entry must commit or roll back together with
+        the change it records.
+        """
+        if not transaction.get_connection(self.db).in_atomic_block:
+            raise AuditError("Audited changes must run inside a transaction (transaction.atomic).")
+        bound = context.current()
+        with transaction.atomic(using=self.db):
+            head = ChainHead.objects.using(self.db).select_for_update().get(pk=1)
+            now = timezone.now()
+            for entry in entries:
+                _prepare(entry, bound, now)
+                entry.sequence = head.sequence + 1
+                entry.prev_hash = head.entry_hash
+                entry.entry_hash = entry_hash_of(entry.prev_hash, entry.chained_values())
+                head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
+            created = self.bulk_create(entries)
+            head.save(update_fields=["sequence", "entry_hash"])
+        return created
+
+
+def _prepare(entry: LogEntry, bound: context.AuditContext, now) -> None:
+    if entry.actor_id is None and bound.actor is not None and bound.actor.pk is not None:
+        entry.actor = bound.actor
+    entry.remote_addr = entry.remote_addr or bound.remote_addr
+    entry.cid = entry.cid or bound.cid
+    entry.timestamp = now
+    entry.serialized_data = None
+    model = entry.content_type.model_class()
+    if not is_registered(model):
+        raise AuditError(f"{model} is not registered with audit.registry.register().")
+    entry.changes, entry.object_repr = redact(
+        model, entry.changes, entry.object_pk, entry.object_repr
+    )
+    reject_floats(entry.changes, "changes")
+    reject_floats(entry.additional_data, "additional data")
+
+
+class LogEntry(AbstractLogEntry):
+    # Log rows outlive what they describe: deleting a user or a content type must not rewrite
+    # (SET NULL) or cascade-delete history, so both references are protected.
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.PositiveSmallIntegerField(choices=Action.choices, db_index=True)
+    sequence = models.BigIntegerField(unique=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    objects = LogEntryChainManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        ordering = ["-sequence"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sequence__gt=0), name="audit_sequence_gt_0")
+        ]
+
+    def chained_values(self) -> list:
+        return [getattr(self, field) for field in CHAINED_FIELDS]
+
+    @property
+    def action_name(self) -> str:
+        return Action.names.get(self.action, str(self.action))
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the chain's head (sequence and hash) at a moment. Copies kept
+    outside the system prove later that the log still extends what was signed."""
+
+    sequence = models.BigIntegerField()
+    entry_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.TextField()
+
+    class Meta:
+        ordering = ["-sequence", "-signed_at"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.sequence} {self.entry_hash} signed {self.signed_at:%Y-%m-%d}"

@@ -1,0 +1,70 @@
+"""The one way a model joins the audit log, and what its entries may never contain.
+
+`register(Model, sensitive_fields=[...])` registers the model with django-auditlog and notes
+which fields are personal or secret. For those, entries record only that the field changed:
+the values are replaced before the entry is written (never masked: django-auditlog's masking
+keeps half the value). Fields that declare `audit_sensitive = True` (the encrypted fields) are
+sensitive without being listed, so a new encrypted field cannot be forgotten. Entries for a
+model with sensitive fields name the record by its primary key only, never by `str()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from auditlog.registry import auditlog
+from django.db.models import Model
+
+REDACTED = "[redacted]"
+
+_sensitive: dict[type[Model], frozenset[str]] = {}
+
+
+def register(
+    model: type[Model],
+    *,
+    sensitive_fields: Iterable[str] = (),
+    exclude_fields: Iterable[str] = (),
+    m2m_fields: Iterable[str] = (),
+) -> None:
+    declared = {
+        field.name
+        for field in model._meta.concrete_fields
+        if getattr(field, "audit_sensitive", False)
+    }
+    names = {field.name for field in model._meta.get_fields()}
+    unknown = (set(sensitive_fields) | set(exclude_fields) | set(m2m_fields)) - names
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field(s) {sorted(unknown)}.")
+    _sensitive[model] = frozenset(declared | set(sensitive_fields))
+    auditlog.register(model, exclude_fields=list(exclude_fields), m2m_fields=set(m2m_fields))
+
+
+def is_registered(model: type[Model]) -> bool:
+    return model in _sensitive and auditlog.contains(model)
+
+
+def sensitive_fields_of(model: type[Model]) -> frozenset[str]:
+    return _sensitive.get(model, frozenset())
+
+
+def redact(
+    model: type[Model] | None, changes: Any, object_pk: str, object_repr: str
+) -> tuple[Any, str]:
+    """The entry's changes and representation with every sensitive value removed."""
+    sensitive = _sensitive.get(model, frozenset()) if model else frozenset()
+    if not sensitive:
+        return changes, object_repr
+    if isinstance(changes, dict):
+        changes = {
+            name: _redacted(value) if name in sensitive else value
+            for name, value in changes.items()
+        }
+    return changes, f"{model.__name__} {object_pk}"
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):  # an m2m change: keep the operation, not the objects
+        return {**value, "objects": [REDACTED] * len(value.get("objects", []))}
+    return [REDACTED, REDACTED]
