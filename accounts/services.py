@@ -20,6 +20,7 @@ from accounts.lockout import LOCKOUT_MESSAGE
 from accounts.models import User, normalize_username
 from accounts.roles import Role
 from accounts.second_factor import Enrolment, second_factor_enrol, second_factor_verify
+from audit.context import audit_context
 from audit.events import record_event
 from audit.models import Action
 from common.exceptions import DomainError, InvariantViolation
@@ -65,8 +66,8 @@ def login(*, request: HttpRequest, username: str, password: str, otp: str) -> Is
     if not second_factor_verify(user=user, code=otp):
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
         _login_failed(username=username, user=user, request=request)
-    with transaction.atomic():
-        record_event(action=Action.LOGIN, instance=user, actor=user)
+    with transaction.atomic(), audit_context(actor=user):
+        record_event(action=Action.LOGIN, instance=user)
         issued = token_issue(user=user)
         user_logged_in.send(sender=User, request=request, user=user)
     return issued
@@ -75,9 +76,10 @@ def login(*, request: HttpRequest, username: str, password: str, otp: str) -> Is
 def _login_failed(*, username: str, user: User | None, request: HttpRequest) -> NoReturn:
     """Record the failure (never the password or the code) and refuse, with one message."""
     locked = getattr(request, "axes_locked_out", False)
+    account = user or User.objects.filter(username=username).first()
     record_event(
         action=Action.LOGIN_FAILED,
-        instance=user,
+        instance=account,
         model=User,
         actor=None,
         data={"username": username[:64], "locked_out": locked},

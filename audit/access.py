@@ -47,5 +47,5 @@ class AccessLoggedMixin:
                 fields = (serializer.child if many else serializer).fields
                 if instances:
                     revealed = self.revealed_fields(type(instances[0]), fields)
-                    record_access(instances=instances, fields=revealed)
+                    record_access(instances=instances, fields=revealed, actor=request.user)
         return super().finalize_response(request, response, *args, **kwargs)

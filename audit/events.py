@@ -58,14 +58,17 @@ def record_event(
 
 
 @transaction.atomic
-def record_access(*, instances: Sequence[Model], fields: Iterable[str]) -> list[LogEntry]:
-    """One ACCESS entry per record whose decrypted `fields` a response reveals: who (the
-    bound actor), which record, which fields, when. Call it before the response leaves: if the
-    entry cannot be written, the data must not be sent either."""
+def record_access(
+    *, instances: Sequence[Model], fields: Iterable[str], actor: Any = _UNSET
+) -> list[LogEntry]:
+    """One ACCESS entry per record whose decrypted `fields` a response reveals: who (`actor`,
+    or the bound one), which record, which fields, when. Call it before the response leaves:
+    if the entry cannot be written, the data must not be sent either."""
     revealed = sorted(set(fields))
     if not instances or not revealed:
         return []
     entries = [
-        _entry(instance, action=Action.ACCESS, data={"fields": revealed}) for instance in instances
+        _entry(instance, action=Action.ACCESS, actor=actor, data={"fields": revealed})
+        for instance in instances
     ]
     return LogEntry.objects.append(entries)

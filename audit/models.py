@@ -98,6 +98,10 @@ def _prepare(entry: LogEntry, bound: context.AuditContext, now) -> None:
     entry.cid = entry.cid or bound.cid
     entry.timestamp = now
     entry.serialized_data = None
+    # Hash what the database will give back: django-auditlog passes integer keys as ints.
+    for name in ("object_pk", "object_repr", "changes_text", "cid", "actor_email"):
+        field = entry._meta.get_field(name)
+        setattr(entry, name, field.to_python(getattr(entry, name)))
     model = entry.content_type.model_class()
     if not is_registered(model):
         raise AuditError(f"{model} is not registered with audit.registry.register().")

@@ -1,0 +1,161 @@
+"""The log as an attacker with database access would attack it, and what verification says."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import LogEntry
+from audit.verify import verify_chain
+from tests.audit.helpers import entry_sequences, owner_without_triggers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain(make_staff) -> list[int]:
+    """A few dozen real entries: two staff members created, one deactivated."""
+    make_staff("caseworker")
+    other = make_staff("coordinator")
+    with transaction.atomic():
+        other.user.is_active = False
+        other.user.save(update_fields=["is_active"])
+    sequences = entry_sequences()
+    assert len(sequences) > 20
+    assert verify_chain().ok
+    return sequences
+
+
+def verify_command() -> str:
+    out = io.StringIO()
+    call_command("audit_verify", stdout=out)
+    return out.getvalue()
+
+
+def test_an_intact_chain_verifies(chain):
+    result = verify_chain()
+
+    assert result.ok
+    assert result.entries == len(chain)
+    assert result.head_sequence == chain[-1]
+    assert "Audit chain OK" in verify_command()
+
+
+def test_an_altered_entry_is_named(chain):
+    target = chain[7]
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "UPDATE audit_logentry SET object_repr = 'nothing to see' WHERE sequence = %s", [target]
+        )
+
+    result = verify_chain()
+
+    assert result.first_break.sequence == target
+    assert "altered" in result.first_break.problem
+    with pytest.raises(CommandError, match=f"BROKEN at entry {target} .*altered"):
+        verify_command()
+
+
+def test_a_deleted_entry_is_named_as_a_gap(chain):
+    target = chain[5]
+    with owner_without_triggers() as cursor:
+        cursor.execute("DELETE FROM audit_logentry WHERE sequence = %s", [target])
+
+    result = verify_chain()
+
+    assert result.first_break.sequence == target
+    assert f"sequence {target} is missing" in result.first_break.problem
+
+
+def test_swapped_entries_are_named(chain):
+    first, second = chain[3], chain[9]
+    with owner_without_triggers() as cursor:
+        parked = 10**12
+        swap = "UPDATE audit_logentry SET sequence = %s WHERE sequence = %s"
+        cursor.execute(swap, [parked, first])
+        cursor.execute(swap, [first, second])
+        cursor.execute(swap, [second, parked])
+
+    result = verify_chain()
+
+    assert result.first_break.sequence == first
+    assert not result.ok
+
+
+def test_a_forged_entry_with_a_wrong_hash_is_named(chain):
+    last = LogEntry.objects.get(sequence=chain[-1])
+    forged = chain[-1] + 1
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_logentry (sequence, prev_hash, entry_hash, content_type_id, "
+            "object_pk, object_repr, action, changes_text, timestamp) "
+            "VALUES (%s, %s, %s, %s, 'x', 'forged', 1, '', %s)",
+            [forged, last.entry_hash, "f" * 64, last.content_type_id, last.timestamp],
+        )
+        cursor.execute(
+            "UPDATE audit_chainhead SET sequence = %s, entry_hash = %s", [forged, "f" * 64]
+        )
+
+    result = verify_chain()
+
+    assert result.first_break.sequence == forged
+    assert "altered" in result.first_break.problem
+
+
+def test_a_cut_tail_is_noticed_through_the_chain_head(chain):
+    with owner_without_triggers() as cursor:
+        cursor.execute("DELETE FROM audit_logentry WHERE sequence >= %s", [chain[-3]])
+
+    result = verify_chain()
+
+    assert result.first_break.sequence == chain[-3]
+    assert "tail was cut" in result.first_break.problem
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_logentry SET object_repr = 'rewritten'",
+        "DELETE FROM audit_logentry",
+        "DELETE FROM audit_logentry WHERE sequence = 1",
+    ],
+)
+def test_the_database_refuses_to_change_or_delete_entries(chain, statement):
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+
+    assert entry_sequences() == chain
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows, as in production
+def test_the_database_refuses_to_truncate_the_log(chain):
+    statement = (
+        "TRUNCATE audit_logentry"
+        if connection.vendor == "postgresql"
+        else "DELETE FROM audit_logentry"
+    )
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+
+    assert entry_sequences() == chain
+
+
+def test_the_orm_cannot_rewrite_entries_either(chain):
+    entry = LogEntry.objects.get(sequence=chain[0])
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LogEntry.objects.filter(pk=entry.pk).update(object_repr="rewritten")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        entry.delete()
