@@ -8,6 +8,7 @@ The database refuses UPDATE, DELETE and TRUNCATE on `audit_logentry` and `audit_
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
@@ -15,7 +16,13 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from audit import context
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, entry_hash_of, reject_floats
+from audit.chain import (
+    CHAINED_FIELDS,
+    GENESIS_HASH,
+    canonical_tail,
+    entry_hash_of,
+    reject_floats,
+)
 from audit.registry import is_registered, redact
 
 
@@ -50,11 +57,13 @@ class Action:
 
 
 class ChainHead(models.Model):
-    """One row: the last entry's sequence and hash. Locked (SELECT ... FOR UPDATE) for as long
-    as the transaction that appends to the chain lives, so appends are strictly ordered."""
+    """One row: the last entry's sequence, hash and parent hash. Locked for as long as the
+    transaction that appends to the chain lives, so appends are strictly ordered; every
+    append moves it forward in the same transaction."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sequence = models.BigIntegerField(default=0)
+    prev_hash = models.CharField(max_length=64, default=GENESIS_HASH)
     entry_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     class Meta:
@@ -62,6 +71,30 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head {self.sequence} {self.entry_hash}"
+
+
+# PostgreSQL appends one entry in one round trip: the UPDATE takes the head's row lock (waiting
+# for any other appender to commit, then re-reading the row), assigns the next sequence number
+# and computes the new hash from the old one, all from the same row version; the INSERT stores
+# the entry with them. In an UPDATE every expression sees the old row, so prev_hash is the old
+# entry_hash. The hash is the same SHA-256 over prev_hash || "[" || sequence || "," || tail
+# that `audit.chain.entry_hash_of` computes.
+_PG_APPEND = """
+WITH head AS (
+    UPDATE audit_chainhead
+       SET sequence = sequence + 1,
+           prev_hash = entry_hash,
+           entry_hash = encode(
+               sha256(convert_to(entry_hash || '[' || (sequence + 1)::text || ',', 'UTF8') || %s),
+               'hex')
+     WHERE id = 1
+    RETURNING sequence, prev_hash, entry_hash
+)
+INSERT INTO audit_logentry ({columns}, sequence, prev_hash, entry_hash)
+SELECT {placeholders}, head.sequence, head.prev_hash, head.entry_hash FROM head
+RETURNING id, sequence, prev_hash, entry_hash
+"""
+_PG_COLUMNS = [name for name in CHAINED_FIELDS if name != "sequence"]
 
 
 class LogEntryChainManager(LogEntryManager):
@@ -74,24 +107,47 @@ class LogEntryChainManager(LogEntryManager):
         Refuses to run outside a transaction: the entry must commit or roll back together with
         the change it records.
         """
-        if not transaction.get_connection(self.db).in_atomic_block:
+        connection = transaction.get_connection(self.db)
+        if not connection.in_atomic_block:
             raise AuditError("Audited changes must run inside a transaction (transaction.atomic).")
         bound = context.current()
-        with transaction.atomic(using=self.db):
+        now = timezone.now()
+        for entry in entries:
+            _prepare(entry, bound, now)
+        if connection.vendor == "postgresql" and len(entries) == 1:
+            return [self._append_one_postgresql(connection, entries[0])]
+        # Already inside the caller's transaction: no savepoint, one lock for the whole batch.
+        with transaction.atomic(using=self.db, savepoint=False):
             head = ChainHead.objects.using(self.db).select_for_update().get(pk=1)
-            now = timezone.now()
             for entry in entries:
-                _prepare(entry, bound, now)
                 entry.sequence = head.sequence + 1
                 entry.prev_hash = head.entry_hash
                 entry.entry_hash = entry_hash_of(entry.prev_hash, entry.chained_values())
-                head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
+                head.sequence, head.prev_hash, head.entry_hash = (
+                    entry.sequence,
+                    entry.prev_hash,
+                    entry.entry_hash,
+                )
             created = self.bulk_create(entries)
-            head.save(update_fields=["sequence", "entry_hash"])
+            head.save(update_fields=["sequence", "prev_hash", "entry_hash"])
         return created
 
+    def _append_one_postgresql(self, connection, entry: LogEntry) -> LogEntry:
+        fields = [entry._meta.get_field(name) for name in _PG_COLUMNS]
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        sql = _PG_APPEND.format(columns=columns, placeholders=", ".join(["%s"] * len(fields)))
+        params = [canonical_tail(entry.chained_values())]
+        params += [
+            field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            entry.id, entry.sequence, entry.prev_hash, entry.entry_hash = cursor.fetchone()
+        entry._state.adding, entry._state.db = False, self.db
+        return entry
 
-def _prepare(entry: LogEntry, bound: context.AuditContext, now) -> None:
+
+def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> None:
     if entry.actor_id is None and bound.actor is not None and bound.actor.pk is not None:
         entry.actor = bound.actor
     entry.remote_addr = entry.remote_addr or bound.remote_addr
@@ -116,8 +172,13 @@ class LogEntry(AbstractLogEntry):
     # Log rows outlive what they describe: deleting a user or a content type must not rewrite
     # (SET NULL) or cascade-delete history, so both references are protected.
     content_type = models.ForeignKey(
-        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # Every index is paid on every audited write: keep those the auditors' filters use
+    # (see Meta.indexes) and drop django-auditlog's others.
+    object_pk = models.CharField(max_length=255)
+    object_id = models.BigIntegerField(blank=True, null=True)
+    cid = models.CharField(max_length=255, blank=True, null=True)  # noqa: DJ001 (as auditlog: None = no request)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -134,6 +195,7 @@ class LogEntry(AbstractLogEntry):
 
     class Meta(AbstractLogEntry.Meta):
         ordering = ["-sequence"]
+        indexes = [models.Index(fields=["content_type", "object_pk"], name="audit_entry_object")]
         constraints = [
             models.CheckConstraint(condition=models.Q(sequence__gt=0), name="audit_sequence_gt_0")
         ]

@@ -64,8 +64,8 @@ def _owner_empties_audit_tables_between_transactional_tests() -> Iterator[None]:
             return statements
         vendor = self.connection.vendor
         baseline = [
-            "INSERT INTO audit_chainhead (id, sequence, entry_hash) "
-            f"VALUES (1, 0, '{GENESIS_HASH}')",
+            "INSERT INTO audit_chainhead (id, sequence, prev_hash, entry_hash) "
+            f"VALUES (1, 0, '{GENESIS_HASH}', '{GENESIS_HASH}')",
             *(f"INSERT INTO auth_group (name) VALUES ('{role}')" for role in Role.values),
         ]
         return [*drop_statements(vendor), *statements, *create_statements(vendor), *baseline]

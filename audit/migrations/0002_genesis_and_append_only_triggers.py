@@ -7,7 +7,7 @@ from audit.triggers import create_statements, drop_statements
 
 def create_head(apps, schema_editor):
     apps.get_model("audit", "ChainHead").objects.using(schema_editor.connection.alias).create(
-        id=1, sequence=0, entry_hash="0" * 64
+        id=1, sequence=0, prev_hash="0" * 64, entry_hash="0" * 64
     )
 
 

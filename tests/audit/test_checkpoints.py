@@ -99,7 +99,7 @@ def test_rewritten_history_passes_the_bare_chain_but_not_the_checkpoint(make_sta
     rewrite_history_consistently(from_sequence=3)
 
     assert verify_chain(checkpoints=[]).ok  # the attacker recomputed every hash
-    with pytest.raises(CommandError, match=f"entry {checkpointed} .*signed checkpoint"):
+    with pytest.raises(CommandError, match=rf"entry {checkpointed}\b.*signed checkpoint"):
         verify_with(tmp_path, kept, public_key())
 
 

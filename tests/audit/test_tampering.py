@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pytest
@@ -29,14 +30,23 @@ def chain(make_staff) -> list[int]:
     return sequences
 
 
+@pytest.fixture(params=[None, 4], ids=["one-slice", "slices-of-4"])
+def verify(request):
+    """verify_chain in one slice, and in many small ones (the parallel path's unit of work),
+    which must name the same first break."""
+    if request.param is None:
+        return verify_chain
+    return functools.partial(verify_chain, slice_size=request.param)
+
+
 def verify_command() -> str:
     out = io.StringIO()
     call_command("audit_verify", stdout=out)
     return out.getvalue()
 
 
-def test_an_intact_chain_verifies(chain):
-    result = verify_chain()
+def test_an_intact_chain_verifies(chain, verify):
+    result = verify()
 
     assert result.ok
     assert result.entries == len(chain)
@@ -44,14 +54,14 @@ def test_an_intact_chain_verifies(chain):
     assert "Audit chain OK" in verify_command()
 
 
-def test_an_altered_entry_is_named(chain):
+def test_an_altered_entry_is_named(chain, verify):
     target = chain[7]
     with owner_without_triggers() as cursor:
         cursor.execute(
             "UPDATE audit_logentry SET object_repr = 'nothing to see' WHERE sequence = %s", [target]
         )
 
-    result = verify_chain()
+    result = verify()
 
     assert result.first_break.sequence == target
     assert "altered" in result.first_break.problem
@@ -59,18 +69,18 @@ def test_an_altered_entry_is_named(chain):
         verify_command()
 
 
-def test_a_deleted_entry_is_named_as_a_gap(chain):
+def test_a_deleted_entry_is_named_as_a_gap(chain, verify):
     target = chain[5]
     with owner_without_triggers() as cursor:
         cursor.execute("DELETE FROM audit_logentry WHERE sequence = %s", [target])
 
-    result = verify_chain()
+    result = verify()
 
     assert result.first_break.sequence == target
     assert f"sequence {target} is missing" in result.first_break.problem
 
 
-def test_swapped_entries_are_named(chain):
+def test_swapped_entries_are_named(chain, verify):
     first, second = chain[3], chain[9]
     with owner_without_triggers() as cursor:
         parked = 10**12
@@ -79,13 +89,13 @@ def test_swapped_entries_are_named(chain):
         cursor.execute(swap, [first, second])
         cursor.execute(swap, [second, parked])
 
-    result = verify_chain()
+    result = verify()
 
     assert result.first_break.sequence == first
     assert not result.ok
 
 
-def test_a_forged_entry_with_a_wrong_hash_is_named(chain):
+def test_a_forged_entry_with_a_wrong_hash_is_named(chain, verify):
     last = LogEntry.objects.get(sequence=chain[-1])
     forged = chain[-1] + 1
     with owner_without_triggers() as cursor:
@@ -99,17 +109,17 @@ def test_a_forged_entry_with_a_wrong_hash_is_named(chain):
             "UPDATE audit_chainhead SET sequence = %s, entry_hash = %s", [forged, "f" * 64]
         )
 
-    result = verify_chain()
+    result = verify()
 
     assert result.first_break.sequence == forged
     assert "altered" in result.first_break.problem
 
 
-def test_a_cut_tail_is_noticed_through_the_chain_head(chain):
+def test_a_cut_tail_is_noticed_through_the_chain_head(chain, verify):
     with owner_without_triggers() as cursor:
         cursor.execute("DELETE FROM audit_logentry WHERE sequence >= %s", [chain[-3]])
 
-    result = verify_chain()
+    result = verify()
 
     assert result.first_break.sequence == chain[-3]
     assert "tail was cut" in result.first_break.problem
@@ -159,3 +169,31 @@ def test_the_orm_cannot_rewrite_entries_either(chain):
         LogEntry.objects.filter(pk=entry.pk).update(object_repr="rewritten")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         entry.delete()
+
+
+def test_a_gap_at_a_slice_boundary_is_named(chain):
+    with owner_without_triggers() as cursor:
+        cursor.execute("DELETE FROM audit_logentry WHERE sequence IN (8, 9)")
+
+    result = verify_chain(slice_size=4)  # slices 5-8 and 9-12 both lose their edge
+
+    assert result.first_break.sequence == 8
+    assert "missing" in result.first_break.problem
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_name_the_same_first_break(make_staff):
+    for _ in range(3):
+        make_staff()
+    sequences = entry_sequences()
+    target = sequences[len(sequences) // 2]
+
+    intact = verify_chain(workers=2, slice_size=5)
+    with owner_without_triggers() as cursor:
+        cursor.execute("UPDATE audit_logentry SET cid = 'forged' WHERE sequence = %s", [target])
+    broken = verify_chain(workers=2, slice_size=5)
+
+    assert intact.ok
+    assert intact.entries == len(sequences)
+    assert broken.first_break.sequence == target
+    assert broken.first_break == verify_chain().first_break

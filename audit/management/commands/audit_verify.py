@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,8 +27,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key", type=Path, help="the checkpoint signer's public key (PEM)"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(2, os.cpu_count() or 1),
+            help="processes that check slices of the log in parallel (default: up to 2)",
+        )
 
-    def handle(self, *args, checkpoint: list[Path], public_key: Path | None, **options) -> None:
+    def handle(
+        self,
+        *args,
+        checkpoint: list[Path],
+        public_key: Path | None,
+        workers: int,
+        **options,
+    ) -> None:
         checkpoints = [self._read_checkpoint(path) for path in checkpoint] or None
         public_key_pem = public_key.read_text(encoding="ascii") if public_key else None
         total = LogEntry.objects.count()
@@ -42,6 +56,7 @@ class Command(BaseCommand):
                 checkpoints=checkpoints,
                 public_key_pem=public_key_pem,
                 progress=progress if show_progress else None,
+                workers=max(1, workers),
             )
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
