@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NoReturn
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.http import HttpRequest
 from knox.models import AuthToken
 
@@ -23,6 +23,7 @@ from accounts.second_factor import Enrolment, second_factor_enrol, second_factor
 from audit.context import audit_context
 from audit.events import record_event
 from audit.models import Action
+from common.client_ip import client_ip_for
 from common.exceptions import DomainError, InvariantViolation
 
 
@@ -56,35 +57,63 @@ def login(*, request: HttpRequest, username: str, password: str, otp: str) -> Is
     """Password and second factor together, or nothing. Every failure counts towards the
     lockout of both the account and the client address (django-axes, in the database)."""
     username = normalize_username(username)
+    with transaction.atomic():
+        _serialise_attempts(username=username, address=client_ip_for(request))
+        outcome = _attempt(request=request, username=username, password=password, otp=otp)
+    # Raised only now, so the failure's records (lockout count, audit entry) are committed.
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def _serialise_attempts(*, username: str, address: str) -> None:
+    """The lockout is check-then-act (is it locked? try; count the failure). Concurrent
+    attempts against one account or from one address would all pass the check before any
+    failure is counted, so they queue here, per account and per address, for the rest of the
+    transaction. Locks are always taken account first, so two attempts cannot deadlock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for key in (f"login-account:{username}", f"login-address:{address}"):
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+    # SQLite needs nothing: its transactions here take the database's write lock at BEGIN.
+
+
+def _attempt(
+    *, request: HttpRequest, username: str, password: str, otp: str
+) -> IssuedToken | DomainError:
     credentials = {"username": username}
     if AxesProxyHandler.is_locked(request, credentials):
-        raise LockedOut
-    with transaction.atomic():  # Django may upgrade the stored hash: an audited change
-        user = authenticate(request=request, username=username, password=password)
+        return _login_failed(username=username, user=None, request=request, locked=True)
+    user = authenticate(request=request, username=username, password=password)
     if user is None:
-        _login_failed(username=username, user=None, request=request)
+        return _login_failed(username=username, user=None, request=request)
     if not second_factor_verify(user=user, code=otp):
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        _login_failed(username=username, user=user, request=request)
-    with transaction.atomic(), audit_context(actor=user):
+        return _login_failed(username=username, user=user, request=request)
+    with audit_context(actor=user):
         record_event(action=Action.LOGIN, instance=user)
         issued = token_issue(user=user)
         user_logged_in.send(sender=User, request=request, user=user)
     return issued
 
 
-def _login_failed(*, username: str, user: User | None, request: HttpRequest) -> NoReturn:
-    """Record the failure (never the password or the code) and refuse, with one message."""
-    locked = getattr(request, "axes_locked_out", False)
+def _login_failed(
+    *, username: str, user: User | None, request: HttpRequest, locked: bool = False
+) -> DomainError:
+    """Record the failure (never the password or the code) and say no, with one message.
+
+    The name tried is kept only when it is an account's: anything else typed into the
+    username field (a password, by mistake) must not stay in an append-only log."""
+    locked = locked or getattr(request, "axes_locked_out", False)
     account = user or User.objects.filter(username=username).first()
     record_event(
         action=Action.LOGIN_FAILED,
         instance=account,
         model=User,
         actor=None,
-        data={"username": username[:64], "locked_out": locked},
+        data={"known_account": account is not None, "locked_out": locked},
     )
-    raise LockedOut if locked else LoginFailed
+    return LockedOut() if locked else LoginFailed()
 
 
 @transaction.atomic
@@ -122,8 +151,12 @@ def _roles_checked(roles: Iterable[str]) -> list[str]:
 
 
 def _ensure_another_admin_remains(user: User) -> None:
-    others = User.objects.filter(is_active=True, groups__name=Role.ADMIN).exclude(pk=user.pk)
-    if user.has_role(Role.ADMIN) and not others.exists():
+    # Lock every active admin, in one order, so two admins demoting or deactivating each other
+    # at the same moment cannot both pass this check and leave nobody in charge. The count is
+    # a second statement: after waiting for the lock it must see what the other committed.
+    admins = User.objects.filter(is_active=True, groups__name=Role.ADMIN)
+    list(admins.select_for_update(of=("self",)).order_by("pk"))
+    if user.has_role(Role.ADMIN) and not admins.exclude(pk=user.pk).exists():
         raise InvariantViolation("This is the last active admin; appoint another one first.")
 
 
@@ -141,7 +174,11 @@ def staff_create(*, username: str, roles: Iterable[str], password: str) -> tuple
 
 
 @transaction.atomic
-def staff_set_roles(*, user: User, roles: Iterable[str]) -> User:
+def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = None) -> User:
+    """`actor` (the admin asking) may not change their own roles: granting oneself a role
+    that reads personal data or approves money takes a second admin."""
+    if actor is not None and actor.pk == user.pk:
+        raise PermissionDenied("Another admin must change your roles.")
     chosen = _roles_checked(roles)
     if Role.ADMIN not in chosen:
         _ensure_another_admin_remains(user)

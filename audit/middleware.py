@@ -25,7 +25,9 @@ class AuditContextMiddleware:
 
 
 def _valid_ip(value: str) -> str | None:
+    # A link-local IPv6 peer comes with its zone ("fe80::1%eth0"), which no database column
+    # for addresses accepts: the zone names our own interface, not the client, so drop it.
     try:
-        return str(ipaddress.ip_address(value))
+        return str(ipaddress.ip_address(value.split("%", 1)[0]))
     except ValueError:
         return None

@@ -23,11 +23,8 @@ from audit.chain import (
     entry_hash_of,
     reject_floats,
 )
+from audit.exceptions import AuditError
 from audit.registry import is_registered, redact
-
-
-class AuditError(RuntimeError):
-    """The audit log could not be written as required; the change must not go ahead."""
 
 
 class Action:

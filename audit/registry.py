@@ -14,7 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditlog.registry import auditlog
-from django.db.models import Model
+from django.db import transaction
+from django.db.models import Model, signals
+
+from audit.exceptions import AuditError
 
 REDACTED = "[redacted]"
 
@@ -39,6 +42,16 @@ def register(
         raise ValueError(f"{model.__name__} has no field(s) {sorted(unknown)}.")
     _sensitive[model] = frozenset(declared | set(sensitive_fields))
     auditlog.register(model, exclude_fields=list(exclude_fields), m2m_fields=set(m2m_fields))
+    # django-auditlog logs a creation after the fact (post_save): a save outside a transaction
+    # would be committed before its entry could be refused, so the save itself is refused.
+    # (Django runs deletions and m2m changes in a transaction of their own.)
+    uid = f"audit-requires-transaction-{model._meta.label_lower}"
+    signals.pre_save.connect(_require_transaction, sender=model, dispatch_uid=uid)
+
+
+def _require_transaction(sender: type[Model], using: str | None = None, **kwargs: Any) -> None:
+    if not transaction.get_connection(using).in_atomic_block:
+        raise AuditError("Audited changes must run inside a transaction (transaction.atomic).")
 
 
 def is_registered(model: type[Model]) -> bool:

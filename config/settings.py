@@ -291,5 +291,7 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes.apps": {"level": "WARNING"}},
+    # django-axes logs the username of every failed login, whatever was typed into it (a
+    # password, by mistake); the audit log records failures without that.
+    "loggers": {"axes": {"level": "ERROR"}},
 }

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from tests.conftest import LOGIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,3 +175,35 @@ def test_the_login_throttle_is_shared_between_worker_processes():
     assert here.status_code == 429
     assert here.json()["code"] == "throttled"
     assert int(here["Retry-After"]) > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_guesses_get_no_more_tries_than_the_limit(make_staff, monkeypatch):
+    staff = make_staff()
+    checked = []
+    real_check = User.check_password
+
+    def counting_check(user, raw_password):
+        checked.append(raw_password)
+        return real_check(user, raw_password)
+
+    monkeypatch.setattr(User, "check_password", counting_check)
+    start = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        try:
+            start.wait()
+            body = staff.login_body(password=f"parallel-guess-{n}")
+            statuses.append(login(body, f"10.4.0.{n}").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(checked) == LIMIT
+    assert sorted(statuses) == [401] * (LIMIT - 1) + [429] * (12 - LIMIT + 1)

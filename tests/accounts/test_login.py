@@ -183,3 +183,14 @@ def test_one_totp_code_sent_by_several_clients_at_once_logs_in_once(make_staff):
 
     assert sorted(statuses) == [200, 401, 401, 401]
     assert AuthToken.objects.count() == 1
+
+
+def test_a_username_that_normalises_to_an_impossible_length_is_refused(api_client):
+    response = api_client.post(
+        LOGIN_URL,
+        {"username": "\ufdfa" * 100, "password": "x" * 12, "otp": "123456"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "username" in response.json()["fields"]

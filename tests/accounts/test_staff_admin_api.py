@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 from knox.models import AuthToken
 
-from accounts.services import token_issue
+from accounts.models import User
+from accounts.services import staff_set_roles, token_issue
+from common.exceptions import InvariantViolation
 from tests.conftest import LOGIN_URL
 
 pytestmark = pytest.mark.django_db
@@ -88,15 +93,15 @@ def test_admin_resets_a_second_factor_and_the_old_one_stops_working(
 
 def test_the_last_active_admin_cannot_be_deactivated_or_demoted(make_staff, client_for):
     admin = make_staff("admin")
-    client = client_for(admin)
 
-    deactivate = client.post(f"/api/v1/staff/{admin.user.pk}/deactivate/")
-    demote = client.post(f"/api/v1/staff/{admin.user.pk}/roles/", {"roles": ["auditor"]})
+    deactivate = client_for(admin).post(f"/api/v1/staff/{admin.user.pk}/deactivate/")
+    with pytest.raises(InvariantViolation, match="last active admin"):
+        staff_set_roles(user=admin.user, roles=["auditor"])  # as a command would
 
     assert deactivate.status_code == 409
     assert deactivate.json()["code"] == "conflict"
-    assert demote.status_code == 409
     admin.user.refresh_from_db()
+    admin.user._roles = None
     assert admin.user.is_active
     assert admin.user.roles == {"admin"}
 
@@ -148,3 +153,48 @@ def test_staff_list_shows_no_secrets(make_staff, client_for):
         "date_joined",
         "last_login",
     }
+
+
+def test_an_admin_cannot_change_their_own_roles(make_staff, client_for):
+    admin = make_staff("admin")
+    make_staff("admin")  # another admin exists, so this is not about the last admin
+
+    response = client_for(admin).post(
+        f"/api/v1/staff/{admin.user.pk}/roles/", {"roles": ["admin", "caseworker", "coordinator"]}
+    )
+
+    assert response.status_code == 403
+    admin.user.refresh_from_db()
+    admin.user._roles = None
+    assert admin.user.roles == {"admin"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(make_staff, client_for):
+    first, second = make_staff("admin"), make_staff("admin")
+    clients = {first.user.pk: client_for(first), second.user.pk: client_for(second)}
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def demote(actor, target) -> None:
+        try:
+            start.wait()
+            response = clients[actor.user.pk].post(
+                f"/api/v1/staff/{target.user.pk}/roles/", {"roles": ["auditor"]}
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=(first, second)),
+        threading.Thread(target=demote, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    admins = User.objects.filter(is_active=True, groups__name="admin").count()
+    assert admins == 1
+    assert sorted(statuses) in ([200, 401], [200, 409])  # the loser is refused, or demoted

@@ -122,7 +122,7 @@ def test_a_cut_tail_is_noticed_through_the_chain_head(chain, verify):
     result = verify()
 
     assert result.first_break.sequence == chain[-3]
-    assert "tail was cut" in result.first_break.problem
+    assert "missing" in result.first_break.problem
 
 
 @pytest.mark.parametrize(
@@ -197,3 +197,49 @@ def test_parallel_workers_name_the_same_first_break(make_staff):
     assert intact.entries == len(sequences)
     assert broken.first_break.sequence == target
     assert broken.first_break == verify_chain().first_break
+
+
+def test_entries_appended_while_verifying_are_not_mistaken_for_tampering(chain, make_staff):
+    appended = []
+
+    def append_meanwhile(done: int) -> None:
+        if not appended:
+            appended.append(make_staff())  # another request commits while this one verifies
+
+    result = verify_chain(slice_size=4, progress=append_meanwhile)
+
+    assert appended
+    assert result.ok, result.first_break
+    assert result.head_sequence == chain[-1]
+    assert verify_chain().head_sequence > chain[-1]
+
+
+def test_a_forged_entry_far_ahead_is_named_quickly(chain):
+    far = 10**13
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_logentry (sequence, prev_hash, entry_hash, content_type_id, "
+            "object_pk, object_repr, action, changes_text, timestamp) "
+            "SELECT %s, entry_hash, entry_hash, content_type_id, '', '', 1, '', timestamp "
+            "FROM audit_logentry WHERE sequence = %s",
+            [far, chain[-1]],
+        )
+        cursor.execute("UPDATE audit_chainhead SET sequence = %s", [far])
+
+    result = verify_chain(slice_size=4)
+
+    assert result.first_break.sequence == chain[-1] + 1
+    assert "missing" in result.first_break.problem
+
+
+def test_an_unreadable_value_is_named_not_crashed_on(chain):
+    target = chain[4]
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "UPDATE audit_logentry SET changes = %s WHERE sequence = %s", ['{"n": 1e400}', target]
+        )
+
+    result = verify_chain()
+
+    assert result.first_break.sequence == target
+    assert "cannot be read back" in result.first_break.problem
