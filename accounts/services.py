@@ -150,12 +150,16 @@ def _roles_checked(roles: Iterable[str]) -> list[str]:
     return chosen
 
 
+def _lock_admin_membership() -> None:
+    """Every change that could leave the programme without an admin (a demotion, a
+    deactivation) first locks the admin role's row, before any other row: they queue one
+    behind the other and cannot deadlock, and the check that follows, a fresh statement, sees
+    what the one before committed."""
+    Group.objects.select_for_update().get(name=Role.ADMIN)
+
+
 def _ensure_another_admin_remains(user: User) -> None:
-    # Lock every active admin, in one order, so two admins demoting or deactivating each other
-    # at the same moment cannot both pass this check and leave nobody in charge. The count is
-    # a second statement: after waiting for the lock it must see what the other committed.
     admins = User.objects.filter(is_active=True, groups__name=Role.ADMIN)
-    list(admins.select_for_update(of=("self",)).order_by("pk"))
     if user.has_role(Role.ADMIN) and not admins.exclude(pk=user.pk).exists():
         raise InvariantViolation("This is the last active admin; appoint another one first.")
 
@@ -181,6 +185,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
         raise PermissionDenied("Another admin must change your roles.")
     chosen = _roles_checked(roles)
     if Role.ADMIN not in chosen:
+        _lock_admin_membership()
         _ensure_another_admin_remains(user)
     user.groups.set(Group.objects.filter(name__in=chosen))
     user._roles = None
@@ -190,6 +195,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
 @transaction.atomic
 def staff_deactivate(*, user: User) -> User:
     """The panic button: the account stops working and every token it holds dies now."""
+    _lock_admin_membership()
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:
         _ensure_another_admin_remains(user)

@@ -69,7 +69,7 @@ def _service_write(user_id, n: int, tag: str) -> None:
     from accounts.models import User
     from accounts.services import staff_set_roles
 
-    roles = ["caseworker"] if n % 2 else ["caseworker", "coordinator"]
+    roles = ["admin", "auditor"] if n % 2 else ["admin", "auditor", "coordinator"]
     staff_set_roles(user=User.objects.get(pk=user_id), roles=roles)
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.concurrency import run_at_once
 from tests.conftest import LOGIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,22 +188,11 @@ def test_simultaneous_guesses_get_no_more_tries_than_the_limit(make_staff, monke
         return real_check(user, raw_password)
 
     monkeypatch.setattr(User, "check_password", counting_check)
-    start = threading.Barrier(12)
-    statuses: list[int] = []
 
-    def guess(n: int) -> None:
-        try:
-            start.wait()
-            body = staff.login_body(password=f"parallel-guess-{n}")
-            statuses.append(login(body, f"10.4.0.{n}").status_code)
-        finally:
-            connection.close()
+    def guess(n: int):
+        return lambda: login(staff.login_body(password=f"parallel-guess-{n}"), f"10.4.0.{n}")
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = [r.status_code for r in run_at_once(*(guess(n) for n in range(12)))]
 
     assert len(checked) == LIMIT
     assert sorted(statuses) == [401] * (LIMIT - 1) + [429] * (12 - LIMIT + 1)

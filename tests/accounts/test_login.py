@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from tests.concurrency import run_at_once
 from tests.conftest import LOGIN_URL
 from tests.dbdump import dump_database_text
 
@@ -164,24 +163,13 @@ def test_login_answers_json_errors_for_malformed_bodies(api_client):
 def test_one_totp_code_sent_by_several_clients_at_once_logs_in_once(make_staff):
     staff = make_staff()
     body = staff.login_body()
-    start = threading.Barrier(4)
-    statuses: list[int] = []
 
-    def attempt(n: int) -> None:
-        try:
-            client = APIClient(REMOTE_ADDR=f"10.3.0.{n}")
-            start.wait()
-            statuses.append(client.post(LOGIN_URL, body, format="json").status_code)
-        finally:
-            connection.close()
+    def attempt(n: int):
+        return lambda: APIClient(REMOTE_ADDR=f"10.3.0.{n}").post(LOGIN_URL, body, format="json")
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = run_at_once(*(attempt(n) for n in range(4)))
 
-    assert sorted(statuses) == [200, 401, 401, 401]
+    assert sorted(r.status_code for r in responses) == [200, 401, 401, 401]
     assert AuthToken.objects.count() == 1
 
 

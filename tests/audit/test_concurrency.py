@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from audit.models import LogEntry
 from audit.verify import verify_chain
+from tests.concurrency import run_at_once
 
 WRITERS = 8
 WRITES_EACH = 15
@@ -19,27 +18,17 @@ WRITES_EACH = 15
 def test_concurrent_audited_writes_form_one_unbroken_chain(make_staff):
     device = StaticDevice.objects.get(user=make_staff().user)
     before = LogEntry.objects.count()
-    start = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
 
-    def writer(n: int) -> None:
-        try:
-            start.wait()
+    def writer(n: int):
+        def write() -> None:
             for i in range(WRITES_EACH):
                 with transaction.atomic():
                     StaticToken.objects.create(device=device, token=f"w{n:02d}{i:03d}")
-        except BaseException as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        return write
 
-    assert not errors, errors
+    run_at_once(*(writer(n) for n in range(WRITERS)))
+
     entries = list(LogEntry.objects.order_by("sequence").values_list("sequence", "prev_hash"))
     assert len(entries) == before + WRITERS * WRITES_EACH
     assert [sequence for sequence, _ in entries] == list(range(1, len(entries) + 1))
