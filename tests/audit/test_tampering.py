@@ -188,6 +188,7 @@ def test_parallel_workers_name_the_same_first_break(make_staff):
     sequences = entry_sequences()
     target = sequences[len(sequences) // 2]
 
+    assert len(sequences) >= 4 * 5  # enough slices for the workers to start
     intact = verify_chain(workers=2, slice_size=5)
     with owner_without_triggers() as cursor:
         cursor.execute("UPDATE audit_logentry SET cid = 'forged' WHERE sequence = %s", [target])
