@@ -1,16 +1,11 @@
-"""Who may do what: plain functions first; DRF permission classes wrap them."""
+"""Who may do what, as DRF permission classes over `User.has_role`."""
 
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from accounts.models import User
 from accounts.roles import Role
-
-
-def is_admin(user: User) -> bool:
-    return user.is_authenticated and user.has_role(Role.ADMIN)
 
 
 class HasRole(BasePermission):

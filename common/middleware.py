@@ -29,10 +29,6 @@ _HANDLED_BY_DJANGO = (Http404, PermissionDenied, SuspiciousOperation)
 _JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
-def current_request_id() -> str:
-    return _request_id.get()
-
-
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()
