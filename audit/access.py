@@ -31,6 +31,10 @@ class AccessLoggedMixin:
         self._access_serializers = [*getattr(self, "_access_serializers", []), serializer]
         return serializer
 
+    def access_logged(self, instances: list[Model]) -> list[Model]:
+        """The serialised records that revealed anything (a view may leave some out)."""
+        return instances
+
     def revealed_fields(self, model: type[Model], serializer_fields: Iterable[str]) -> set[str]:
         if self.access_logged_fields is not None:
             return set(self.access_logged_fields)
@@ -44,6 +48,7 @@ class AccessLoggedMixin:
                     continue
                 many = isinstance(serializer, ListSerializer)
                 instances = list(serializer.instance) if many else [serializer.instance]
+                instances = self.access_logged(instances)
                 fields = (serializer.child if many else serializer).fields
                 if instances:
                     revealed = self.revealed_fields(type(instances[0]), fields)

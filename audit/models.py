@@ -38,6 +38,8 @@ class Action:
     LOGIN_FAILED = 11
     TOKEN_ISSUED = 12
     TOKEN_REVOKED = 13
+    KEYS_REWRAPPED = 20
+    ERASED = 21
 
     choices = (
         (CREATE, "create"),
@@ -48,6 +50,8 @@ class Action:
         (LOGIN_FAILED, "login_failed"),
         (TOKEN_ISSUED, "token_issued"),
         (TOKEN_REVOKED, "token_revoked"),
+        (KEYS_REWRAPPED, "keys_rewrapped"),
+        (ERASED, "erased"),
     )
     by_name = {name: value for value, name in choices}
     names = {value: name for value, name in choices}

@@ -13,6 +13,7 @@ Every variable is listed in the README.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -272,6 +273,37 @@ AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY") or (
     dev_secret_file("audit-signing-key.pem", new_ed25519_pem) if DEV_MODE else None
 )
 AUDIT_CHECKPOINT_PUBLIC_KEY = env_str("AUDIT_CHECKPOINT_PUBLIC_KEY")
+
+
+def new_dev_keks() -> str:
+    from encryption.keyring import new_key_text
+
+    return f"dev-1:{new_key_text()}\n"
+
+
+def new_dev_index_key() -> str:
+    from encryption.keyring import new_key_text
+
+    return new_key_text()
+
+
+# Key-encryption keys, `id:base64` entries, the first one active (see encryption/keyring.py).
+# Never in the database and never derived from SECRET_KEY. ENCRYPTION_KEKS_PATH is the file they
+# were read from, when they come from one, so `rotate_keys --new-kek` can add a key to it.
+ENCRYPTION_KEKS = env_str("ENCRYPTION_KEKS")
+ENCRYPTION_KEKS_PATH = os.environ.get("ENCRYPTION_KEKS_FILE", "").strip() or None
+if ENCRYPTION_KEKS is None:
+    if not DEV_MODE:
+        raise ImproperlyConfigured("ENCRYPTION_KEKS (or ENCRYPTION_KEKS_FILE) must be set.")
+    ENCRYPTION_KEKS = dev_secret_file("encryption-keks", new_dev_keks)
+    ENCRYPTION_KEKS_PATH = str(VAR_DIR / "encryption-keks")
+ENCRYPTION_INDEX_KEY = env_str("ENCRYPTION_INDEX_KEY") or (
+    dev_secret_file("encryption-index-key", new_dev_index_key) if DEV_MODE else None
+)
+if ENCRYPTION_INDEX_KEY is None:
+    raise ImproperlyConfigured("ENCRYPTION_INDEX_KEY (or ENCRYPTION_INDEX_KEY_FILE) must be set.")
+# Phone numbers written without a country code are read as numbers of this region (ISO 3166).
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "RU").upper()
 
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, default="INFO" if DEV_MODE else "WARNING"

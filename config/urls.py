@@ -14,6 +14,7 @@ docs_view = SpectacularSwaggerView.as_view(
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
+    path("", include("people.urls")),
     path("schema/", schema_view, name="schema"),
     path("docs/", docs_view, name="docs"),
 ]

@@ -1,4 +1,8 @@
-"""WSGI entry point (gunicorn config.wsgi)."""
+"""WSGI entry point (gunicorn config.wsgi; runserver loads it too).
+
+The server refuses to start when the configured encryption keys cannot open the stored data
+(naming the key id), before it serves a request or writes anything.
+"""
 
 import os
 
@@ -6,3 +10,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+from encryption.sentinels import require_usable_keys  # noqa: E402  (needs the apps loaded)
+
+require_usable_keys()

@@ -21,7 +21,11 @@ def test_readyz_reports_database_and_migrations(client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "encryption_keys": "ok",
+    }
 
 
 def test_readyz_fails_while_migrations_are_pending(client, monkeypatch):

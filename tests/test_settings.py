@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -23,13 +24,15 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "safe-passage.example.org",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "TRUSTED_PROXY_COUNT": "1",
+    "ENCRYPTION_KEKS": "2026-11:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    "ENCRYPTION_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
 }
 
 
 @pytest.fixture
 def documented_production_env(tmp_path) -> dict[str, str]:
     env = dict(PRODUCTION_ENV)
-    for name in ("DJANGO_SECRET_KEY", "DATABASE_URL"):
+    for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "ENCRYPTION_KEKS", "ENCRYPTION_INDEX_KEY"):
         path = tmp_path / name.lower()
         path.write_text(env.pop(name) + "\n")
         env[f"{name}_FILE"] = str(path)
@@ -37,7 +40,7 @@ def documented_production_env(tmp_path) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "ENCRYPTION_"))}
     clean.pop("REDIS_URL", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -68,7 +71,16 @@ def test_deploy_check_fails_when_hardening_is_turned_off():
     assert "security.W004" in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "DJANGO_ALLOWED_HOSTS",
+        "ENCRYPTION_KEKS",
+        "ENCRYPTION_INDEX_KEY",
+    ],
+)
 def test_production_refuses_to_start_without_its_required_settings(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 

@@ -1,0 +1,176 @@
+"""`/api/v1/people/`: record, list, read and correct people; duplicate check; erasure."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.access import AccessLoggedMixin
+from common.serializers import StrictInputMixin
+from encryption.blind_index import normalize_phone
+from people import services
+from people.models import PERSONAL_FIELDS, DocumentType, Person
+from people.permissions import CanErasePeople, CanUsePeople
+from people.selectors import people_duplicates, people_visible_to
+
+
+def _validate_phone(value: str | None) -> str | None:
+    if value:
+        try:
+            normalize_phone(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                "Enter a phone number (with its country code if it is not a local one)."
+            ) from None
+    return value
+
+
+class PersonSerializer(StrictInputMixin, serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    full_name = serializers.CharField(max_length=300, allow_null=True, required=False)
+    preferred_name = serializers.CharField(max_length=300, allow_null=True, required=False)
+    date_of_birth = serializers.DateField(allow_null=True, required=False)
+    phone = serializers.CharField(max_length=64, allow_null=True, required=False)
+    messenger = serializers.CharField(max_length=300, allow_null=True, required=False)
+    document_type = serializers.ChoiceField(
+        choices=DocumentType.choices, allow_null=True, required=False
+    )
+    document_number = serializers.CharField(max_length=100, allow_null=True, required=False)
+    nationality = serializers.CharField(max_length=100, allow_null=True, required=False)
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=60), max_length=20, allow_null=True, required=False
+    )
+    notes = serializers.CharField(
+        max_length=20000, allow_null=True, allow_blank=True, required=False, trim_whitespace=False
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    erased = serializers.BooleanField(read_only=True)
+
+    def validate_phone(self, value: str | None) -> str | None:
+        return _validate_phone(value)
+
+    def validate_date_of_birth(self, value: datetime.date | None) -> datetime.date | None:
+        if value and not (datetime.date(1900, 1, 1) <= value <= timezone.localdate()):
+            raise serializers.ValidationError("Enter a date of birth between 1900 and today.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def resulting(name: str) -> Any:
+            if name in attrs or self.instance is None:
+                return attrs.get(name)
+            return getattr(self.instance, name)
+
+        if not (resulting("full_name") or resulting("preferred_name")):
+            raise serializers.ValidationError(
+                {"full_name": ["Give a full name or a preferred name (an alias will do)."]}
+            )
+        return attrs
+
+    def to_representation(self, instance: Person) -> dict[str, Any]:
+        if instance.erased:  # nothing to open: the data key is gone
+            return {
+                "id": str(instance.pk),
+                **dict.fromkeys(PERSONAL_FIELDS),
+                "created_at": self.fields["created_at"].to_representation(instance.created_at),
+                "updated_at": self.fields["updated_at"].to_representation(instance.updated_at),
+                "erased": True,
+            }
+        return super().to_representation(instance)
+
+
+class DuplicateQuerySerializer(StrictInputMixin, serializers.Serializer):
+    phone = serializers.CharField(max_length=64, required=False)
+    full_name = serializers.CharField(max_length=300, required=False)
+    document_number = serializers.CharField(max_length=100, required=False)
+
+    def validate_phone(self, value: str) -> str:
+        return _validate_phone(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Give at least one of phone, full_name or document_number."
+            )
+        return attrs
+
+
+class PersonMatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    preferred_name = serializers.CharField(read_only=True)
+    date_of_birth = serializers.DateField(read_only=True)
+    matched_on = serializers.SerializerMethodField()
+
+    def get_matched_on(self, person: Person) -> list[str]:
+        return self.context["matched_on"].get(str(person.pk), [])
+
+
+class DuplicateResultSerializer(serializers.Serializer):
+    matches = PersonMatchSerializer(many=True)
+    outside_scope = serializers.IntegerField()
+
+
+class PersonViewSet(
+    AccessLoggedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """People are never hard-deleted: `erase/` crypto-shreds them and keeps the row."""
+
+    serializer_class = PersonSerializer
+    queryset = Person.objects.none()  # for the schema only; requests go through get_queryset
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self) -> list:
+        return [CanErasePeople()] if self.action == "erase" else [CanUsePeople()]
+
+    def get_queryset(self) -> QuerySet[Person]:
+        return people_visible_to(self.request.user)  # outside the caller's scope: 404
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        if self.action == "duplicates":
+            return PersonMatchSerializer
+        return PersonSerializer
+
+    def access_logged(self, instances: list[Any]) -> list[Any]:
+        return [person for person in instances if not person.erased]
+
+    def create(self, request: Request) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        person = services.person_create(created_by=request.user, **body.validated_data)
+        return Response(self.get_serializer(person).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        person = self.get_object()
+        body = self.get_serializer(person, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        person = services.person_update(person=person, **body.validated_data)
+        return Response(self.get_serializer(person).data)
+
+    @extend_schema(request=DuplicateQuerySerializer, responses={200: DuplicateResultSerializer})
+    @action(detail=False, methods=["post"])
+    def duplicates(self, request: Request) -> Response:
+        body = DuplicateQuerySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        found = people_duplicates(user=request.user, criteria=body.validated_data)
+        matches = self.get_serializer(
+            found.matches, many=True, context={"matched_on": found.matched_on}
+        )
+        return Response({"matches": matches.data, "outside_scope": found.outside_scope})
+
+    @extend_schema(request=None, responses={200: PersonSerializer})
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, pk: str) -> Response:
+        person = services.person_erase(person=self.get_object(), actor=request.user)
+        return Response(PersonSerializer(person).data)

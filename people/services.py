@@ -1,0 +1,59 @@
+"""Writes on people: record, correct, erase. Each is one transaction with its audit entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.events import record_event
+from audit.models import Action
+from common.exceptions import InvariantViolation
+from encryption.services import data_key_destroy, data_key_issue
+from people.models import PERSONAL_FIELDS, Person
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(PERSONAL_FIELDS)
+    if unknown:
+        raise TypeError(f"Not personal fields of a person: {sorted(unknown)}")
+
+
+@transaction.atomic
+def person_create(*, created_by: User, **fields: Any) -> Person:
+    _check_fields(fields)
+    person = Person(created_by=created_by, **fields)
+    person.data_key = data_key_issue(owner=person)
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_update(*, person: Person, **fields: Any) -> Person:
+    _check_fields(fields)
+    person = Person.objects.with_keys().select_for_update(of=("self",)).get(pk=person.pk)
+    if person.erased:
+        raise InvariantViolation("This person was erased; their record cannot be changed.")
+    for name, value in fields.items():
+        setattr(person, name, value)
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_erase(*, person: Person, actor: User) -> Person:
+    """Crypto-shred a person: their data key is destroyed, so every copy of their fields (in
+    this database, its replicas, old rows) stops opening; the live fields and blind indexes are
+    cleared too. The row stays, so cases and money records that point to it stay whole."""
+    person = Person.objects.with_keys().select_for_update(of=("self",)).get(pk=person.pk)
+    if person.erased:
+        raise InvariantViolation("This person has already been erased.")
+    for name in PERSONAL_FIELDS:
+        setattr(person, name, None)
+    person.erased_at = timezone.now()
+    person.save()
+    data_key_destroy(data_key=person.data_key)
+    record_event(action=Action.ERASED, instance=person, actor=actor)
+    return person
