@@ -23,3 +23,15 @@ class StrictInputMixin:
                     {name: ["This field cannot be written here."] for name in refused}
                 )
         return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """A CharField that takes only JSON strings: `42` or `true` where text belongs is a client
+    error (400), not something to turn into "42"."""
+
+    default_error_messages = {"invalid": "Enter text (a JSON string)."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.access import AccessLoggedMixin
-from common.serializers import StrictInputMixin
+from common.exceptions import InvariantViolation
+from common.serializers import StrictInputMixin, TextField
 from encryption.blind_index import normalize_phone
 from people import services
 from people.models import PERSONAL_FIELDS, DocumentType, Person
@@ -35,20 +36,20 @@ def _validate_phone(value: str | None) -> str | None:
 
 class PersonSerializer(StrictInputMixin, serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
-    full_name = serializers.CharField(max_length=300, allow_null=True, required=False)
-    preferred_name = serializers.CharField(max_length=300, allow_null=True, required=False)
+    full_name = TextField(max_length=300, allow_null=True, required=False)
+    preferred_name = TextField(max_length=300, allow_null=True, required=False)
     date_of_birth = serializers.DateField(allow_null=True, required=False)
-    phone = serializers.CharField(max_length=64, allow_null=True, required=False)
-    messenger = serializers.CharField(max_length=300, allow_null=True, required=False)
+    phone = TextField(max_length=64, allow_null=True, required=False)
+    messenger = TextField(max_length=300, allow_null=True, required=False)
     document_type = serializers.ChoiceField(
         choices=DocumentType.choices, allow_null=True, required=False
     )
-    document_number = serializers.CharField(max_length=100, allow_null=True, required=False)
-    nationality = serializers.CharField(max_length=100, allow_null=True, required=False)
+    document_number = TextField(max_length=100, allow_null=True, required=False)
+    nationality = TextField(max_length=100, allow_null=True, required=False)
     languages = serializers.ListField(
-        child=serializers.CharField(max_length=60), max_length=20, allow_null=True, required=False
+        child=TextField(max_length=60), max_length=20, allow_null=True, required=False
     )
-    notes = serializers.CharField(
+    notes = TextField(
         max_length=20000, allow_null=True, allow_blank=True, required=False, trim_whitespace=False
     )
     created_at = serializers.DateTimeField(read_only=True)
@@ -88,9 +89,9 @@ class PersonSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class DuplicateQuerySerializer(StrictInputMixin, serializers.Serializer):
-    phone = serializers.CharField(max_length=64, required=False)
-    full_name = serializers.CharField(max_length=300, required=False)
-    document_number = serializers.CharField(max_length=100, required=False)
+    phone = TextField(max_length=64, required=False)
+    full_name = TextField(max_length=300, required=False)
+    document_number = TextField(max_length=100, required=False)
 
     def validate_phone(self, value: str) -> str:
         return _validate_phone(value)
@@ -153,7 +154,10 @@ class PersonViewSet(
 
     def partial_update(self, request: Request, pk: str) -> Response:
         person = self.get_object()
-        body = self.get_serializer(person, data=request.data, partial=True)
+        if person.erased:  # before validation: there is nothing left to validate against
+            raise InvariantViolation(services.ERASED_MESSAGE)
+        # Built directly, not with get_serializer: it validates input and reveals nothing.
+        body = PersonSerializer(person, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         person = services.person_update(person=person, **body.validated_data)
         return Response(self.get_serializer(person).data)

@@ -15,6 +15,9 @@ from encryption.services import data_key_destroy, data_key_issue
 from people.models import PERSONAL_FIELDS, Person
 
 
+ERASED_MESSAGE = "This person was erased; their record cannot be changed."
+
+
 def _check_fields(fields: dict[str, Any]) -> None:
     unknown = set(fields) - set(PERSONAL_FIELDS)
     if unknown:
@@ -35,7 +38,7 @@ def person_update(*, person: Person, **fields: Any) -> Person:
     _check_fields(fields)
     person = Person.objects.with_keys().select_for_update(of=("self",)).get(pk=person.pk)
     if person.erased:
-        raise InvariantViolation("This person was erased; their record cannot be changed.")
+        raise InvariantViolation(ERASED_MESSAGE)
     for name, value in fields.items():
         setattr(person, name, value)
     person.save()
