@@ -14,9 +14,7 @@ class StrictInputMixin:
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            writable = {
-                name for name, field in self.fields.items() if not field.read_only
-            }
+            writable = {name for name, field in self.fields.items() if not field.read_only}
             refused = sorted(set(data) - writable)
             if refused:
                 raise serializers.ValidationError(

@@ -68,9 +68,10 @@ def key_problems(ring: Keyring | None = None) -> list[str]:
         if sentinel.kind == KeySentinel.Kind.KEK and sentinel.key_id in ring.keks:
             if not _kek_opens(ring, sentinel):
                 problems.append(f"key-encryption key {sentinel.key_id!r} is not the stored one")
-        elif sentinel.kind == KeySentinel.Kind.INDEX:
-            if not hmac.compare_digest(bytes(sentinel.sealed), _index_fingerprint(ring)):
-                problems.append("ENCRYPTION_INDEX_KEY is not the key the blind indexes use")
+        elif sentinel.kind == KeySentinel.Kind.INDEX and not hmac.compare_digest(
+            bytes(sentinel.sealed), _index_fingerprint(ring)
+        ):
+            problems.append("ENCRYPTION_INDEX_KEY is not the key the blind indexes use")
     for kek_id in sorted(in_use & set(ring.keks)):
         sample = DataKey.objects.filter(kek_id=kek_id, destroyed_at__isnull=True).first()
         try:

@@ -43,8 +43,7 @@ def people_duplicates(*, user: User, criteria: dict[str, str]) -> DuplicateCheck
     normalisation), by blind index only. The caller gets the matches in their scope and only a
     count of the others, so a caseworker learns to ask a coordinator, not who it is."""
     indexes = {
-        name: blind_index_for(Person, MATCH_FIELDS[name], value)
-        for name, value in criteria.items()
+        name: blind_index_for(Person, MATCH_FIELDS[name], value) for name, value in criteria.items()
     }
     indexes = {name: digest for name, digest in indexes.items() if digest}
     if not indexes:

@@ -14,7 +14,6 @@ from common.exceptions import InvariantViolation
 from encryption.services import data_key_destroy, data_key_issue
 from people.models import PERSONAL_FIELDS, Person
 
-
 ERASED_MESSAGE = "This person was erased; their record cannot be changed."
 
 

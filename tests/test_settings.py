@@ -40,7 +40,8 @@ def documented_production_env(tmp_path) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "ENCRYPTION_"))}
+    prefixes = ("DJANGO_", "DATABASE_", "ENCRYPTION_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     clean.pop("REDIS_URL", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -73,7 +73,7 @@ def test_names_match_across_case_spacing_and_unicode_forms(asked, caseworker, cl
 
 def test_full_width_and_composed_latin_names_match(caseworker, client_for):
     client = client_for(caseworker)
-    person = record(client, full_name="José Ｍartínez")
+    person = record(client, full_name="José \uff2dartínez")  # a full-width M
 
     found = client.post(DUPLICATES_URL, {"full_name": "JOSE\u0301 MARTI\u0301NEZ"}).json()
 

@@ -60,9 +60,7 @@ class Command(BaseCommand):
 
         done = data_keys_rotate(batch_size=batch_size, on_batch=progress)
         elapsed = time.perf_counter() - started
-        self.stdout.write(
-            self.style.SUCCESS(f"Rewrapped {done} data key(s) in {elapsed:.1f} s.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Rewrapped {done} data key(s) in {elapsed:.1f} s."))
         in_use = set(
             DataKey.objects.filter(destroyed_at__isnull=True)
             .order_by()
