@@ -40,6 +40,7 @@ class Action:
     TOKEN_REVOKED = 13
     KEYS_REWRAPPED = 20
     ERASED = 21
+    DUPLICATE_CHECK = 22
 
     choices = (
         (CREATE, "create"),
@@ -52,6 +53,7 @@ class Action:
         (TOKEN_REVOKED, "token_revoked"),
         (KEYS_REWRAPPED, "keys_rewrapped"),
         (ERASED, "erased"),
+        (DUPLICATE_CHECK, "duplicate_check"),
     )
     by_name = {name: value for value, name in choices}
     names = {value: name for value, name in choices}

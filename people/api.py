@@ -13,7 +13,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.throttles import StaffRateThrottle
 from audit.access import AccessLoggedMixin
+from audit.events import record_event
+from audit.models import Action
 from common.exceptions import InvariantViolation
 from common.serializers import StrictInputMixin, TextField
 from encryption.blind_index import normalize_phone
@@ -21,6 +24,7 @@ from people import services
 from people.models import PERSONAL_FIELDS, DocumentType, Person
 from people.permissions import CanErasePeople, CanUsePeople
 from people.selectors import people_duplicates, people_visible_to
+from people.throttles import DuplicateCheckThrottle
 
 
 def _validate_phone(value: str | None) -> str | None:
@@ -163,11 +167,26 @@ class PersonViewSet(
         return Response(self.get_serializer(person).data)
 
     @extend_schema(request=DuplicateQuerySerializer, responses={200: DuplicateResultSerializer})
-    @action(detail=False, methods=["post"])
+    @action(
+        detail=False,
+        methods=["post"],
+        throttle_classes=[StaffRateThrottle, DuplicateCheckThrottle],
+    )
     def duplicates(self, request: Request) -> Response:
         body = DuplicateQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         found = people_duplicates(user=request.user, criteria=body.validated_data)
+        record_event(
+            action=Action.DUPLICATE_CHECK,
+            instance=None,
+            model=Person,
+            actor=request.user,
+            data={
+                "criteria": sorted(body.validated_data),  # which kinds, never the values
+                "matches": len(found.matches),
+                "outside_scope": found.outside_scope,
+            },
+        )
         matches = self.get_serializer(
             found.matches, many=True, context={"matched_on": found.matched_on}
         )

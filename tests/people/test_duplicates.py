@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from accounts.roles import Role
+from audit.models import Action, LogEntry
 from tests.people.helpers import PEOPLE_URL, a_person, person_url
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +134,29 @@ def test_a_duplicate_check_needs_something_usable_to_look_for(body, caseworker, 
     response = client_for(caseworker).post(DUPLICATES_URL, body)
 
     assert response.status_code == 400
+
+
+def test_every_check_is_audited_without_the_values_looked_for(caseworker, client_for):
+    client = client_for(caseworker)
+    record(client)
+
+    client.post(DUPLICATES_URL, {"phone": "+7 928 000-00-00", "full_name": "Nobody Known"})
+
+    entry = LogEntry.objects.get(action=Action.DUPLICATE_CHECK)
+    assert entry.actor == caseworker.user
+    assert entry.additional_data == {
+        "criteria": ["full_name", "phone"],
+        "matches": 1,
+        "outside_scope": 0,
+    }
+    assert "Nobody" not in str(entry.changes) + str(entry.additional_data) + entry.object_repr
+
+
+def test_duplicate_checks_have_their_own_low_rate(caseworker, client_for, settings):
+    settings.DUPLICATE_CHECK_RATE = "3/hour"
+    client = client_for(caseworker)
+
+    codes = [client.post(DUPLICATES_URL, {"phone": "+79280000000"}).status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+    assert client.get(PEOPLE_URL).status_code == 200
