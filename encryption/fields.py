@@ -23,13 +23,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import uuid
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from django.core import checks, exceptions
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.functional import cached_property
 
 from encryption.datakeys import NONCE_BYTES, cipher_for
 from encryption.exceptions import DecryptionError, EncryptedLookupError, EncryptionError
@@ -38,6 +38,7 @@ from encryption.models import DataKey
 FORMAT_V1 = 1
 HEADER_BYTES = 1 + 16
 MIN_SEALED_BYTES = HEADER_BYTES + NONCE_BYTES + 16
+_FORMAT_V1_BYTE = bytes([FORMAT_V1])
 
 
 class Sealed:
@@ -136,20 +137,31 @@ class EncryptedField(models.BinaryField):
     def label(self) -> str:
         return f"{self.model._meta.label_lower}.{self.name}"
 
+    @cached_property
+    def _aad_label(self) -> bytes:
+        return self.label().encode() + b"\x00"
+
+    @cached_property
+    def _key_path(self) -> tuple[str, ...]:
+        return tuple(self.key_from.split("."))
+
+    def _where(self, instance: models.Model) -> str:
+        return f"{self.label()} of {self.model.__name__} {instance.pk}"
+
     def data_key_of(self, instance: models.Model) -> DataKey:
         owner: Any = instance
-        for part in self.key_from.split("."):
+        for part in self._key_path:
             owner = getattr(owner, part)
         if not isinstance(owner, DataKey):
-            raise EncryptionError(f"{self.label()} of {instance.pk} has no data key.")
+            raise EncryptionError(f"{self._where(instance)} has no data key.")
         return owner
 
     def aad(self, header: bytes, instance: models.Model) -> bytes:
-        return b"".join([header, self.label().encode(), b"\x00", str(instance.pk).encode()])
+        return header + self._aad_label + str(instance.pk).encode()
 
     def seal(self, instance: models.Model, value: Any) -> Sealed:
         data_key = self.data_key_of(instance)
-        header = bytes([FORMAT_V1]) + data_key.pk.bytes
+        header = _FORMAT_V1_BYTE + data_key.pk.bytes
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = cipher_for(data_key).encrypt(
             nonce, self.encode(value), self.aad(header, instance)
@@ -157,21 +169,23 @@ class EncryptedField(models.BinaryField):
         return Sealed(header + nonce + ciphertext)
 
     def open(self, instance: models.Model, sealed: Sealed) -> Any:
+        # The hot path of every list page: messages are built only when something is wrong.
         blob = sealed.blob
-        where = f"{self.label()} of {self.model.__name__} {instance.pk}"
         if len(blob) < MIN_SEALED_BYTES or blob[0] != FORMAT_V1:
-            raise DecryptionError(f"{where} is not in a known encrypted format.")
+            raise DecryptionError(f"{self._where(instance)} is not in a known encrypted format.")
         data_key = self.data_key_of(instance)
-        header = blob[:HEADER_BYTES]
-        if uuid.UUID(bytes=header[1:]) != data_key.pk:
-            raise DecryptionError(f"{where} was sealed under another record's key.")
-        nonce = blob[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
-        ciphertext = blob[HEADER_BYTES + NONCE_BYTES :]
+        if blob[1:HEADER_BYTES] != data_key.pk.bytes:
+            raise DecryptionError(f"{self._where(instance)} was sealed under another record's key.")
         try:
-            data = cipher_for(data_key).decrypt(nonce, ciphertext, self.aad(header, instance))
+            data = cipher_for(data_key).decrypt(
+                blob[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES],
+                blob[HEADER_BYTES + NONCE_BYTES :],
+                self.aad(blob[:HEADER_BYTES], instance),
+            )
         except InvalidTag:
             raise DecryptionError(
-                f"{where} does not authenticate: it was altered or copied from elsewhere."
+                f"{self._where(instance)} does not authenticate: it was altered or copied "
+                "from elsewhere."
             ) from None
         return self.decode(data)
 

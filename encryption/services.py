@@ -4,6 +4,7 @@ them under the active KEK (rotation)."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -66,20 +67,20 @@ def data_keys_rotate(
     ring = ring or keyring()
     require_usable_keys(ring)
     active = ring.active_kek_id
-    total, done = data_keys_to_rotate(ring), 0
-    table = connection.ops.quote_name(DataKey._meta.db_table)
-    update = f"UPDATE {table} SET kek_id = %s, wrapped = %s, rewrapped_at = %s WHERE id = %s"  # noqa: S608
+    total, done, after = data_keys_to_rotate(ring), 0, None
     while True:
         with transaction.atomic():
-            batch = list(
+            pending = (
                 DataKey.objects.select_for_update()
                 .filter(destroyed_at__isnull=True)
                 .exclude(kek_id=active)
-                .order_by("id")[:batch_size]
+                .order_by("id")
             )
+            if after is not None:  # keyset paging: never rescan what this run rewrapped
+                pending = pending.filter(id__gt=after)
+            batch = list(pending[:batch_size])
             if not batch:
                 break
-            now = connection.ops.adapt_datetimefield_value(timezone.now())
             rows, previous = [], set()
             for data_key in batch:
                 key = unwrap(data_key, ring=ring)
@@ -87,10 +88,8 @@ def data_keys_rotate(
                 _, wrapped = wrap(
                     key, owner_label=data_key.owner_label, owner_id=data_key.owner_id, ring=ring
                 )
-                pk = DataKey._meta.pk.get_db_prep_value(data_key.pk, connection)
-                rows.append((active, wrapped, now, pk))
-            with connection.cursor() as cursor:
-                cursor.executemany(update, rows)
+                rows.append((data_key.pk, wrapped))
+            _write_rewrapped(rows, kek_id=active)
             # The rows are rewritten in one statement, not saved one by one, so the batch's
             # audit entry is written here: which KEKs, which new one, how many keys.
             record_event(
@@ -99,7 +98,35 @@ def data_keys_rotate(
                 model=DataKey,
                 data={"from": sorted(previous), "to": active, "count": len(batch)},
             )
-        done += len(batch)
+        done, after = done + len(batch), batch[-1].pk
         if on_batch:
             on_batch(done, total)
     return done
+
+
+def _write_rewrapped(rows: list[tuple[uuid.UUID, bytes]], *, kek_id: str) -> None:
+    table = connection.ops.quote_name(DataKey._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement per batch: psycopg2's executemany is one round trip per row.
+            from psycopg2.extras import execute_values
+
+            execute_values(
+                cursor.cursor,
+                f"UPDATE {table} AS d SET kek_id = v.kek_id, wrapped = v.wrapped, "  # noqa: S608
+                "rewrapped_at = v.at FROM (VALUES %s) AS v(id, kek_id, wrapped, at) "
+                "WHERE d.id = v.id",
+                [(str(pk), kek_id, wrapped, now) for pk, wrapped in rows],
+                template="(%s::uuid, %s, %s::bytea, %s::timestamptz)",
+                page_size=len(rows),
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET kek_id = %s, wrapped = %s, rewrapped_at = %s "  # noqa: S608
+                "WHERE id = %s",
+                [
+                    (kek_id, wrapped, connection.ops.adapt_datetimefield_value(now), pk.hex)
+                    for pk, wrapped in rows
+                ],
+            )

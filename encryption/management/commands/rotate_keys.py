@@ -17,6 +17,7 @@ the file and then rewraps.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,13 +91,18 @@ class Command(BaseCommand):
         current = Path(path).read_text(encoding="utf-8")
         updated = f"{kek_id}:{new_key_text()}\n{current.strip()}\n"
         parse_keks(updated)  # refuse to write a file the next start could not read
-        temporary = Path(f"{path}.new")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(updated)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)  # atomic: the file holds the old keys or the new list
+        # A fresh file (mode 0600, never an existing one whose mode or owner we did not choose)
+        # beside the old one, then an atomic rename: the file holds the old list or the new.
+        descriptor, temporary = tempfile.mkstemp(dir=Path(path).parent, prefix=".keks-")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(updated)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         settings.ENCRYPTION_KEKS = updated  # this process rewraps under the new key now
         keyring.cache_clear()
         self.stdout.write(
