@@ -19,10 +19,12 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.db import models
+from django.db.models import signals
 
 from encryption.exceptions import EncryptedLookupError
 from encryption.fields import Sealed
-from encryption.keyring import keyring
+from encryption.keyring import Keyring, keyring
+from encryption.sentinels import require_index_sentinel
 
 _SPACES = re.compile(r"\s+")
 
@@ -59,8 +61,8 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
 }
 
 
-def blind_index(label: str, normalized: str) -> str:
-    key = keyring().index_key_for(label)
+def blind_index(label: str, normalized: str, *, ring: Keyring | None = None) -> str:
+    key = (ring or keyring()).index_key_for(label)
     return hmac.new(key, normalized.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
@@ -92,17 +94,28 @@ class BlindIndexField(models.CharField):
         """Names the derived key. Fixed once data exists: a new label means new indexes."""
         return self.index_label or f"{self.model._meta.label_lower}.{self.source}"
 
-    def index_of(self, value: str | None) -> str | None:
-        if value is None:
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        if not cls._meta.abstract:
+            # Computed again in a pre_save receiver connected now, as the model class is built,
+            # so it runs before django-auditlog's (connected later, in ready()): the audit
+            # entry of a correction then records that the index changed too.
+            signals.pre_save.connect(
+                _refresh_index, sender=cls, weak=False, dispatch_uid=f"blind-index-{name}"
+            )
+
+    def index_of(self, value: str | None, *, ring: Keyring | None = None) -> str | None:
+        if value is None or not value.strip():
             return None
         normalized = NORMALIZERS[self.normalizer](value)
-        return blind_index(self.label(), normalized) if normalized else None
+        return blind_index(self.label(), normalized, ring=ring) if normalized else None
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str | None:
         source = model_instance._meta.get_field(self.source)
         data = model_instance.__dict__
         if isinstance(data.get(source.attname), Sealed) and source.plain_key not in data:
             return getattr(model_instance, self.attname)  # never opened, so never changed
+        require_index_sentinel(keyring())  # a wrong index key must write nothing
         value = self.index_of(getattr(model_instance, self.source))
         setattr(model_instance, self.attname, value)
         return value
@@ -113,6 +126,12 @@ class BlindIndexField(models.CharField):
                 f"A blind index answers only exact matches, not {lookup_name!r}."
             )
         return super().get_lookup(lookup_name)
+
+
+def _refresh_index(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    for field in sender._meta.concrete_fields:
+        if isinstance(field, BlindIndexField):
+            field.pre_save(instance, instance._state.adding)
 
 
 def blind_index_for(model: type[models.Model], field_name: str, value: str) -> str | None:

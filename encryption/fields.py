@@ -192,7 +192,11 @@ class EncryptedField(models.BinaryField):
     # -- Django plumbing --------------------------------------------------------------------
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Sealed | None:
-        return None if value is None else Sealed(bytes(value))
+        if value is None:
+            return None
+        if isinstance(value, str):  # text where bytes belong (SQLite): it fails to open later
+            value = value.encode("utf-8", "surrogatepass")
+        return Sealed(bytes(value))
 
     def to_python(self, value: Any) -> Any:
         return value
@@ -216,6 +220,15 @@ class EncryptedField(models.BinaryField):
         raise EncryptionError(
             f"{self.label()} can only be written through a model save, which encrypts it."
         )
+
+    def get_placeholder(self, value: Any, compiler: Any, connection: Any) -> str:
+        # QuerySet.update(field=Value(...)) sends an expression straight into the SQL,
+        # past get_prep_value: refuse it the same way.
+        if hasattr(value, "resolve_expression"):
+            raise EncryptionError(
+                f"{self.label()} can only be written through a model save, which encrypts it."
+            )
+        return "%s"
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "isnull":

@@ -37,6 +37,8 @@ class Keyring:
     active_kek_id: str
     index_key: bytes = field(repr=False)
     _ciphers: dict[str, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+    # Which write-time key checks this keyring has passed (see encryption.sentinels).
+    verified: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __repr__(self) -> str:  # never show key material, only which ids are loaded
         return f"Keyring(active={self.active_kek_id!r}, loaded={sorted(self.keks)!r})"

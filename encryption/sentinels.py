@@ -24,6 +24,10 @@ from encryption.models import DataKey, KeySentinel
 
 SENTINEL_PLAINTEXT = b"safe-passage key sentinel v1"
 INDEX_SENTINEL_ID = "blind-index"
+INDEX_KEY_REFUSAL = (
+    "ENCRYPTION_INDEX_KEY is not the key the stored blind indexes were made with: refusing to "
+    "write indexes under it."
+)
 
 
 def _kek_aad(kek_id: str) -> bytes:
@@ -72,6 +76,7 @@ def key_problems(ring: Keyring | None = None) -> list[str]:
             bytes(sentinel.sealed), _index_fingerprint(ring)
         ):
             problems.append("ENCRYPTION_INDEX_KEY is not the key the blind indexes use")
+    problems += _index_sample_problems(ring)
     for kek_id in sorted(in_use & set(ring.keks)):
         sample = DataKey.objects.filter(kek_id=kek_id, destroyed_at__isnull=True).first()
         try:
@@ -80,6 +85,40 @@ def key_problems(ring: Keyring | None = None) -> list[str]:
         except EncryptionError:
             problems.append(f"key-encryption key {kek_id!r} does not open its data keys")
     return list(dict.fromkeys(problems))
+
+
+def _index_sample_problems(ring: Keyring) -> list[str]:
+    """Recompute one stored index per indexed field from its decrypted source: catches a wrong
+    index key (or phone region) even where no sentinel was stored, e.g. after a partial
+    restore."""
+    from django.apps import apps
+
+    from encryption.blind_index import BlindIndexField
+
+    problems = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if not isinstance(field, BlindIndexField):
+                continue
+            row = (
+                model._default_manager.filter(**{f"{field.attname}__isnull": False})
+                .order_by()
+                .first()
+            )
+            if row is None:
+                continue
+            try:
+                expected = field.index_of(getattr(row, field.source), ring=ring)
+            except EncryptionError:
+                continue  # the KEK checks report keys that cannot open the source
+            except ValueError:
+                expected = None
+            if expected != getattr(row, field.attname):
+                problems.append(
+                    f"ENCRYPTION_INDEX_KEY (or PHONE_DEFAULT_REGION) does not reproduce the "
+                    f"stored {field.label()} index"
+                )
+    return problems
 
 
 @transaction.atomic
@@ -115,6 +154,20 @@ def require_usable_keys(ring: Keyring | None = None) -> None:
         )
     if _tables_exist():
         ensure_sentinels(ring)
+
+
+def require_index_sentinel(ring: Keyring) -> None:
+    """Before a blind index is written: the index key must be the stored indexes' key."""
+    if INDEX_SENTINEL_ID in ring.verified:
+        return
+    sentinel = KeySentinel.objects.filter(pk=INDEX_SENTINEL_ID).first()
+    if sentinel is None:
+        if _index_sample_problems(ring):
+            raise EncryptionError(INDEX_KEY_REFUSAL)
+        ensure_sentinels(ring)
+    elif not hmac.compare_digest(bytes(sentinel.sealed), _index_fingerprint(ring)):
+        raise EncryptionError(INDEX_KEY_REFUSAL)
+    ring.verified.add(INDEX_SENTINEL_ID)
 
 
 def require_active_kek_sentinel(ring: Keyring) -> None:
