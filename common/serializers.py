@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework import serializers
+
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 
 
 class StrictInputMixin:
@@ -15,11 +18,15 @@ class StrictInputMixin:
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
-            refused = sorted(set(data) - writable)
+            refused = set(data) - writable
             if refused:
-                raise serializers.ValidationError(
-                    {name: ["This field cannot be written here."] for name in refused}
-                )
+                # Only names that look like field names are repeated back: a client's key can
+                # be anything, personal data included.
+                named = sorted(name for name in refused if _FIELD_NAME.match(name))
+                errors = {name: ["This field cannot be written here."] for name in named}
+                if len(named) < len(refused):
+                    errors["non_field_errors"] = ["The body names fields that do not exist."]
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import signals
 
-from encryption.exceptions import EncryptedLookupError
+from encryption.exceptions import EncryptedLookupError, EncryptionError
 from encryption.fields import Sealed
 from encryption.keyring import Keyring, keyring
 from encryption.sentinels import require_index_sentinel
@@ -128,10 +128,24 @@ class BlindIndexField(models.CharField):
         return super().get_lookup(lookup_name)
 
 
-def _refresh_index(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+def _refresh_index(
+    sender: type[models.Model],
+    instance: models.Model,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
     for field in sender._meta.concrete_fields:
-        if isinstance(field, BlindIndexField):
-            field.pre_save(instance, instance._state.adding)
+        if not isinstance(field, BlindIndexField):
+            continue
+        # save(update_fields=...) (or a save of a partly loaded row) that writes the source
+        # but not its index would leave a stale index matching the old value: refused.
+        saved = update_fields
+        if saved is not None and field.source in saved and field.name not in saved:
+            raise EncryptionError(
+                f"Saving {field.source} without {field.name} would leave its blind index "
+                f"stale: add {field.name!r} to update_fields."
+            )
+        field.pre_save(instance, instance._state.adding)
 
 
 def blind_index_for(model: type[models.Model], field_name: str, value: str) -> str | None:

@@ -29,6 +29,8 @@ from encryption.exceptions import MissingKey
 
 KEY_BYTES = 32
 KEK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+# The blind-index key's sentinel is stored under this id, beside the KEKs' sentinels.
+INDEX_SENTINEL_ID = "blind-index"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ def parse_keks(text: str) -> tuple[dict[str, bytes], str]:
             )
         if kek_id in keks:
             raise ImproperlyConfigured(f"ENCRYPTION_KEKS names key {kek_id!r} twice.")
+        if kek_id == INDEX_SENTINEL_ID:
+            raise ImproperlyConfigured(
+                f"{INDEX_SENTINEL_ID!r} is reserved; name the key otherwise."
+            )
         keks[kek_id] = decode_key(encoded, name=f"ENCRYPTION_KEKS key {kek_id!r}")
     if not keks:
         raise ImproperlyConfigured("ENCRYPTION_KEKS holds no key.")

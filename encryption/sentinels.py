@@ -19,11 +19,10 @@ from django.db import connection, transaction
 
 from encryption.datakeys import NONCE_BYTES, unwrap
 from encryption.exceptions import EncryptionError
-from encryption.keyring import Keyring, keyring
+from encryption.keyring import INDEX_SENTINEL_ID, Keyring, keyring
 from encryption.models import DataKey, KeySentinel
 
 SENTINEL_PLAINTEXT = b"safe-passage key sentinel v1"
-INDEX_SENTINEL_ID = "blind-index"
 INDEX_KEY_REFUSAL = (
     "ENCRYPTION_INDEX_KEY is not the key the stored blind indexes were made with: refusing to "
     "write indexes under it."
@@ -83,7 +82,10 @@ def key_problems(ring: Keyring | None = None) -> list[str]:
             if sample is not None:
                 unwrap(sample, ring=ring)
         except EncryptionError:
-            problems.append(f"key-encryption key {kek_id!r} does not open its data keys")
+            problems.append(
+                f"key-encryption key {kek_id!r} does not open its data keys "
+                f"(data key {sample.pk} fails)"
+            )
     return list(dict.fromkeys(problems))
 
 

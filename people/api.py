@@ -46,7 +46,11 @@ class PersonSerializer(StrictInputMixin, serializers.Serializer):
     phone = TextField(max_length=64, allow_null=True, required=False)
     messenger = TextField(max_length=300, allow_null=True, required=False)
     document_type = serializers.ChoiceField(
-        choices=DocumentType.choices, allow_null=True, required=False
+        choices=DocumentType.choices,
+        allow_null=True,
+        required=False,
+        # DRF's message repeats the input, which may be the document number itself.
+        error_messages={"invalid_choice": f"Use one of: {', '.join(DocumentType.values)}."},
     )
     document_number = TextField(max_length=100, allow_null=True, required=False)
     nationality = TextField(max_length=100, allow_null=True, required=False)

@@ -40,6 +40,10 @@ def person_update(*, person: Person, **fields: Any) -> Person:
         raise InvariantViolation(ERASED_MESSAGE)
     for name, value in fields.items():
         setattr(person, name, value)
+    # Checked again under the row lock: two corrections that each clear one name must not
+    # leave the person with none.
+    if not (person.full_name or person.preferred_name):
+        raise InvariantViolation("A person needs a full name or a preferred name.")
     person.save()
     return person
 

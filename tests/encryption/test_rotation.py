@@ -219,21 +219,27 @@ def kek_file(tmp_path):
     return path
 
 
-def test_new_kek_is_added_first_to_a_private_key_file_and_used(people, kek_file, old_kek_id):
+def test_new_kek_is_added_first_to_a_private_key_file_then_used_after_restart(
+    people, kek_file, old_kek_id
+):
     old_keks = parse_keks(settings.ENCRYPTION_KEKS)[0]
 
     with override_settings(
         ENCRYPTION_KEKS=settings.ENCRYPTION_KEKS, ENCRYPTION_KEKS_PATH=str(kek_file)
     ):
-        call_command(
-            "rotate_keys", "--new-kek", "rotated-1", "--batch-size", "2", stdout=io.StringIO()
-        )
+        call_command("rotate_keys", "--new-kek", "rotated-1", stdout=io.StringIO())
+        # Servers still running with the old list must keep opening every key: nothing is
+        # rewrapped until they have restarted with the new one.
+        assert set(live_kek_ids()) == {old_kek_id}
+        assert names_as_read_now() == sorted(NAMES)
 
     keks, active = parse_keks(kek_file.read_text(encoding="utf-8"))
     assert active == "rotated-1"
     assert list(keks) == ["rotated-1", *old_keks]
     assert {kek_id: keks[kek_id] for kek_id in old_keks} == old_keks
     assert stat.S_IMODE(kek_file.stat().st_mode) == 0o600
+    with override_settings(ENCRYPTION_KEKS=kek_file.read_text(encoding="utf-8")):  # restarted
+        call_command("rotate_keys", "--batch-size", "2", stdout=io.StringIO())
     assert set(live_kek_ids()) == {"rotated-1"}
     only_new = kek_file.read_text(encoding="utf-8").splitlines()[0]
     with override_settings(ENCRYPTION_KEKS=only_new):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -100,7 +101,7 @@ def test_auditors_and_admins_get_no_personal_data(
     response = getattr(client, method)(PEOPLE_URL + suffix.format(id=person["id"]), body)
 
     assert response.status_code == 403
-    assert "Иван" not in response.content.decode()
+    assert "Иван" not in json.dumps(response.json(), ensure_ascii=False)
 
 
 def test_only_coordinators_erase(caseworker, client_for):
@@ -215,3 +216,39 @@ def test_list_pages_are_bounded(caseworker, client_for):
     assert page["count"] == 3
     assert len(page["results"]) == 2
     assert page["next"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        a_person(document_type="\ud800"),
+        {**a_person(), "\udfff": 1},
+        {"full_name": "x", "notes": "\u0000"},
+    ],
+)
+def test_odd_unicode_is_answered_not_a_500(body, caseworker, client_for):
+    response = client_for(caseworker).post(
+        PEOPLE_URL, json.dumps(body), content_type="application/json"
+    )
+
+    assert response.status_code in (201, 400)
+    response.json()
+
+
+def test_json_nested_too_deeply_is_a_400(caseworker, client_for):
+    body = '{"full_name": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = client_for(caseworker).post(PEOPLE_URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+
+
+def test_errors_never_repeat_a_personal_value(caseworker, client_for):
+    client = client_for(caseworker)
+    person = create(client)
+
+    bad_choice = client.patch(person_url(person["id"]), {"document_type": "AB 123456"})
+    odd_key = client.patch(person_url(person["id"]), {"AB 123456": "x"})
+
+    assert bad_choice.status_code == odd_key.status_code == 400
+    assert "123456" not in bad_choice.content.decode() + odd_key.content.decode()

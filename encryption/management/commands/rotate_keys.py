@@ -10,8 +10,9 @@ The usual rotation, with keys in the environment or a secrets manager:
 3. once it reports nothing left under the old KEK, remove the old KEK from the configuration.
 
 When the KEKs come from a file this process can write (`ENCRYPTION_KEKS_FILE`, or `var/` in
-development), `--new-kek ID` does step 1's edit itself: it generates a key, writes it first in
-the file and then rewraps.
+development), `--new-kek ID` does step 1's edit itself: it generates a key and writes it first
+in the file (and does nothing else: the servers must restart with it before keys are rewrapped
+under it, or they could not open them).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from encryption.keyring import KEK_ID_PATTERN, keyring, new_key_text, parse_keks
+from encryption.keyring import INDEX_SENTINEL_ID, KEK_ID_PATTERN, keyring, new_key_text, parse_keks
 from encryption.models import DataKey
 from encryption.sentinels import require_usable_keys
 from encryption.services import data_keys_rotate
@@ -48,7 +49,11 @@ class Command(BaseCommand):
         try:
             require_usable_keys()  # wrong keys: stop before anything is written
             if new_kek:
+                # Only the key file changes now. Servers still running with the old list could
+                # not open keys rewrapped under a KEK they have not loaded: rewrapping waits
+                # until they have restarted with it.
                 self.add_kek(new_kek)
+                return
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         ring = keyring()
@@ -84,8 +89,10 @@ class Command(BaseCommand):
                 "The KEKs do not come from a file (ENCRYPTION_KEKS_FILE): add the new key first "
                 "in ENCRYPTION_KEKS yourself, restart, and run rotate_keys without --new-kek."
             )
-        if not KEK_ID_PATTERN.match(kek_id):
-            raise CommandError("A KEK id is 1-32 letters, digits, '.', '_' or '-'.")
+        if not KEK_ID_PATTERN.match(kek_id) or kek_id == INDEX_SENTINEL_ID:
+            raise CommandError(
+                "A KEK id is 1-32 letters, digits, '.', '_' or '-' (not 'blind-index')."
+            )
         if kek_id in keyring().keks:
             raise CommandError(f"Key-encryption key {kek_id!r} already exists.")
         current = Path(path).read_text(encoding="utf-8")
@@ -103,9 +110,8 @@ class Command(BaseCommand):
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        settings.ENCRYPTION_KEKS = updated  # this process rewraps under the new key now
-        keyring.cache_clear()
         self.stdout.write(
-            f"Added key-encryption key {kek_id!r} to {path} as the active key. Restart the "
-            "servers so they wrap new data keys with it."
+            f"Added key-encryption key {kek_id!r} to {path}, first, so it is the active key "
+            "from the next start. Now restart every server (they will wrap new data keys with "
+            "it), then run `manage.py rotate_keys` to rewrap the existing ones."
         )
