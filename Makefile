@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_people
+	$(PY) manage.py seed_demo_cases
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

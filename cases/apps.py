@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class CasesConfig(AppConfig):
     name = "cases"
+    verbose_name = "Evacuation cases, needs, notes and workflow"
+
+    def ready(self) -> None:
+        from audit.registry import register
+        from cases.models import Case, CaseAssignment, CaseMember, Need, Note, TimelineEntry
+
+        # Encrypted fields are sensitive by declaration: entries say which changed, not how.
+        for model in (Case, CaseAssignment, CaseMember, Need, Note, TimelineEntry):
+            register(model)

@@ -272,6 +272,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A case's risk and a need's urgency share one scale: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "cases.models.RiskLevel"},
 }
 
 # --- Audit ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("people.urls")),
+    path("", include("cases.urls")),
     path("schema/", schema_view, name="schema"),
     path("docs/", docs_view, name="docs"),
 ]

@@ -1,7 +1,9 @@
 """Which people a staff member may see: the only place a people queryset is narrowed.
 
-Until cases exist, a caseworker sees the people they recorded; coordinators see everyone;
-auditors and admins see no one (the API also refuses them outright).
+A caseworker sees the people on the cases assigned to them (and the people they recorded who
+are on no case yet); coordinators see everyone; auditors and admins see no one (the API also
+refuses them outright). The relation names come from the cases app's models, which this module
+does not import: people know nothing of cases but the path to them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ def people_visible_to(user: User) -> QuerySet[Person]:
     if user.has_role(Role.COORDINATOR):
         return people
     if user.has_role(Role.CASEWORKER):
-        return people.filter(created_by=user)
+        # The people on the cases assigned to them, and the people they recorded who are on
+        # no case yet (an intake under way: recorded, then put on the case being opened).
+        in_scope = Person.objects.filter(
+            Q(memberships__case__assignments__user=user)
+            | Q(created_by=user, memberships__isnull=True)
+        ).values("pk")
+        return people.filter(pk__in=in_scope)
     return people.none()
 
 

@@ -1,0 +1,159 @@
+"""A case's needs (`cases/{id}/needs/`), notes (`notes/`, append-only) and timeline
+(`timeline/`, read-only). Each is reached only through a case the caller may see: any other
+case id answers 404, like one that does not exist."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.access import AccessLoggedMixin
+from cases import services
+from cases.models import Case, Need, NeedCategory, Note, TimelineEntry, Urgency
+from cases.permissions import CanUseCases
+from cases.selectors import cases_visible_to
+from common.exceptions import InvariantViolation
+from common.serializers import StrictInputMixin, TextField
+
+
+class NeedSerializer(StrictInputMixin, serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    category = serializers.ChoiceField(choices=NeedCategory.choices)
+    description = TextField(max_length=5000, allow_null=True, allow_blank=True, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    status = serializers.ChoiceField(choices=Need.Status.choices, required=False)
+    estimated_cost = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        allow_null=True,
+        required=False,
+        coerce_to_string=True,
+    )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Use an ISO 4217 code, e.g. EUR."},
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        cost = attrs.get("estimated_cost", getattr(self.instance, "estimated_cost", None))
+        currency = attrs.get("currency", getattr(self.instance, "currency", ""))
+        if cost is not None and not currency:
+            raise serializers.ValidationError({"currency": ["An estimated cost needs a currency."]})
+        return attrs
+
+    def to_representation(self, need: Need) -> dict[str, Any]:
+        if need.case.erased:  # its key is gone: show the field empty, do not try to open it
+            need.description = None
+        return super().to_representation(need)
+
+
+class NoteSerializer(StrictInputMixin, serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    body = TextField(max_length=20000, trim_whitespace=False)
+    author = serializers.CharField(source="author.username", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, note: Note) -> dict[str, Any]:
+        if note.case.erased:  # its key is gone: show the body empty, do not try to open it
+            note.body = None
+        return super().to_representation(note)
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    actor = serializers.CharField(source="actor.username", read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    from_value = serializers.CharField(read_only=True)
+    to_value = serializers.CharField(read_only=True)
+    reason = serializers.CharField(read_only=True, allow_null=True)
+
+    def to_representation(self, entry: TimelineEntry) -> dict[str, Any]:
+        if entry.case.erased:  # its key is gone: show the reason empty, do not try to open it
+            entry.reason = None
+        return super().to_representation(entry)
+
+
+class CaseItemViewSet(AccessLoggedMixin, viewsets.GenericViewSet):
+    """Base: the case comes from the URL, through the caller's scope."""
+
+    permission_classes = [CanUseCases]
+
+    def get_case(self) -> Case:
+        if not hasattr(self, "_case"):
+            cases = cases_visible_to(self.request.user).select_related("data_key")
+            self._case = get_object_or_404(cases, pk=self.kwargs["case_pk"])
+        return self._case
+
+    def writable_case(self) -> Case:
+        case = self.get_case()
+        if case.erased:
+            raise InvariantViolation(services.ERASED_MESSAGE)
+        return case
+
+    def access_logged(self, instances: list[Any]) -> list[Any]:
+        return [] if self.get_case().erased else instances
+
+
+class NeedViewSet(
+    CaseItemViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = NeedSerializer
+    queryset = Need.objects.none()  # for the schema only
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Need]:
+        return self.get_case().needs.select_related("case__data_key")
+
+    def create(self, request: Request, case_pk: str) -> Response:
+        case = self.writable_case()
+        body = NeedSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        need = services.need_create(case=case, created_by=request.user, **body.validated_data)
+        return Response(self.get_serializer(need).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, case_pk: str, pk: str) -> Response:
+        self.writable_case()
+        need = self.get_object()
+        body = NeedSerializer(need, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        need = services.need_update(need=need, **body.validated_data)
+        return Response(self.get_serializer(need).data)
+
+
+class NoteViewSet(
+    CaseItemViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = NoteSerializer
+    queryset = Note.objects.none()  # for the schema only
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Note]:
+        return self.get_case().notes.select_related("case__data_key", "author")
+
+    def create(self, request: Request, case_pk: str) -> Response:
+        case = self.writable_case()
+        body = NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = services.note_create(case=case, author=request.user, **body.validated_data)
+        return Response(self.get_serializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class TimelineViewSet(CaseItemViewSet, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = TimelineEntrySerializer
+    queryset = TimelineEntry.objects.none()  # for the schema only
+    access_logged_fields = ("reason",)
+
+    def get_queryset(self) -> QuerySet[TimelineEntry]:
+        return self.get_case().timeline.select_related("case__data_key", "actor")

@@ -1,0 +1,270 @@
+"""Writes on cases: open, correct, move through the workflow, assign, erase; needs and notes.
+
+Each is one transaction that locks the case row first (so two coordinators acting at once are
+serialised), checks the rule, writes, and leaves its audit entries in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from audit.events import record_event
+from audit.models import Action
+from cases.models import (
+    ENDED_STATUSES,
+    Case,
+    CaseAssignment,
+    CaseMember,
+    Need,
+    Note,
+    Relationship,
+    TimelineEntry,
+    new_reference,
+)
+from cases.workflow import may_transition, transitions_open_to
+from common.exceptions import DomainError, InvariantViolation
+from encryption.services import data_key_destroy, data_key_issue
+from people.models import Person
+from people.services import person_erase
+
+CASE_FIELDS = (
+    "risk_level",
+    "summary",
+    "location",
+    "safe_contact",
+    "protection_concerns",
+    "consent_to_store",
+    "consent_to_share",
+    "consent_given_on",
+)
+ERASED_MESSAGE = "This case was erased; it cannot be changed."
+
+
+class InvalidInput(DomainError):
+    """Well-formed JSON that names something unusable (a caseworker who is not one)."""
+
+    status_code = 400
+    code = "invalid"
+
+
+@dataclass(frozen=True)
+class Member:
+    person: Person
+    relationship: str
+
+
+def _locked(case: Case) -> Case:
+    case = Case.objects.select_related("data_key").select_for_update(of=("self",)).get(pk=case.pk)
+    if case.erased:
+        raise InvariantViolation(ERASED_MESSAGE)
+    return case
+
+
+def _set_members(case: Case, primary: Person, members: Sequence[Member]) -> None:
+    wanted = {primary.pk: Relationship.PRIMARY}
+    for member in members:
+        if member.person.pk != primary.pk:
+            wanted[member.person.pk] = member.relationship
+    for existing in list(case.memberships.all()):
+        if wanted.get(existing.person_id) == existing.relationship:
+            wanted.pop(existing.person_id)
+        else:
+            existing.delete()
+    for person_id, relationship in wanted.items():
+        CaseMember.objects.create(case=case, person_id=person_id, relationship=relationship)
+
+
+def _insert_with_a_free_reference(case: Case, attempts: int = 5) -> None:
+    """References are random, so two can collide (rarely: 31^6 of them): draw again."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():  # a savepoint: the outer transaction survives a clash
+                case.save(force_insert=True)
+            return
+        except IntegrityError:
+            taken = Case.objects.filter(reference=case.reference).exists()
+            if not taken or attempt == attempts - 1:
+                raise
+            case.reference = new_reference()
+
+
+@transaction.atomic
+def case_create(
+    *,
+    created_by: User,
+    primary_person: Person,
+    members: Sequence[Member] = (),
+    **fields: Any,
+) -> Case:
+    unknown = set(fields) - set(CASE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not case fields: {sorted(unknown)}")
+    case = Case(created_by=created_by, primary_person=primary_person, **fields)
+    case.data_key = data_key_issue(owner=case)
+    _insert_with_a_free_reference(case)
+    _set_members(case, primary_person, members)
+    if created_by.has_role(Role.CASEWORKER):  # the caseworker who opens it works on it
+        CaseAssignment.objects.create(case=case, user=created_by, assigned_by=created_by)
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case: Case,
+    actor: User,
+    primary_person: Person | None = None,
+    members: Sequence[Member] | None = None,
+    **fields: Any,
+) -> Case:
+    unknown = set(fields) - set(CASE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not case fields: {sorted(unknown)}")
+    case = _locked(case)
+    old_risk = case.risk_level
+    for name, value in fields.items():
+        setattr(case, name, value)
+    if primary_person is not None:
+        case.primary_person = primary_person
+    case.save()
+    if primary_person is not None or members is not None:
+        if members is None:
+            members = [
+                Member(person=m.person, relationship=m.relationship)
+                for m in case.memberships.select_related("person")
+                if m.relationship != Relationship.PRIMARY
+            ]
+        _set_members(case, case.primary_person, members)
+    if case.risk_level != old_risk:
+        TimelineEntry.objects.create(
+            case=case,
+            kind=TimelineEntry.Kind.RISK,
+            from_value=old_risk,
+            to_value=case.risk_level,
+            reason=None,
+            actor=actor,
+        )
+    return case
+
+
+@transaction.atomic
+def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
+    case = _locked(case)
+    if not may_transition(actor, case.status, to):
+        allowed = transitions_open_to(actor, case.status)
+        raise InvariantViolation(
+            f"A case in {case.status} cannot move to {to}"
+            + (
+                f" by you; allowed: {', '.join(allowed)}."
+                if allowed
+                else "; no move is open to you."
+            ),
+            extra={"allowed": allowed},
+        )
+    TimelineEntry.objects.create(
+        case=case,
+        kind=TimelineEntry.Kind.STATUS,
+        from_value=case.status,
+        to_value=to,
+        reason=reason,
+        actor=actor,
+    )
+    case.status = to
+    case.save(update_fields=["status", "updated_at"])
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case: Case, actor: User, caseworkers: Iterable[User]) -> Case:
+    """The case's caseworkers become exactly `caseworkers`. Someone removed loses access on
+    their very next request: scope is read from these rows at every request."""
+    case = _locked(case)
+    wanted = {user.pk: user for user in caseworkers}
+    for user in wanted.values():
+        if not (user.is_active and user.has_role(Role.CASEWORKER)):
+            raise InvalidInput(f"{user.username} is not an active caseworker.")
+    for assignment in list(case.assignments.all()):
+        if wanted.pop(assignment.user_id, None) is None:
+            assignment.delete()
+    for user in wanted.values():
+        CaseAssignment.objects.create(case=case, user=user, assigned_by=actor)
+    case.save(update_fields=["updated_at"])
+    return case
+
+
+@transaction.atomic
+def case_erase(*, case: Case, actor: User) -> Case:
+    """Crypto-shred the case (its fields, needs, notes and timeline reasons are sealed under its
+    key) and those of its people who are on no other case still open. Money records stay,
+    pseudonymous, with the case reference."""
+    case = _locked(case)
+    for name in ("summary", "location", "safe_contact", "protection_concerns"):
+        setattr(case, name, None)
+    case.erased_at = timezone.now()
+    case.save()
+    data_key_destroy(data_key=case.data_key)
+    record_event(action=Action.ERASED, instance=case, actor=actor)
+    member_ids = list(case.memberships.values_list("person_id", flat=True))
+    kept = set(
+        CaseMember.objects.filter(person_id__in=member_ids, case__erased_at__isnull=True)
+        .exclude(case=case)
+        .exclude(case__status__in=ENDED_STATUSES)
+        .values_list("person_id", flat=True)
+    )
+    for person in Person.objects.with_keys().filter(pk__in=member_ids, erased_at__isnull=True):
+        if person.pk not in kept:
+            person_erase(person=person, actor=actor)
+    return case
+
+
+@transaction.atomic
+def need_create(
+    *,
+    case: Case,
+    created_by: User,
+    category: str,
+    description: str | None = None,
+    urgency: str | None = None,
+    estimated_cost: Decimal | None = None,
+    currency: str = "",
+) -> Need:
+    case = _locked(case)
+    need = Need(
+        case=case,
+        created_by=created_by,
+        category=category,
+        description=description,
+        estimated_cost=estimated_cost,
+        currency=currency,
+    )
+    if urgency:
+        need.urgency = urgency
+    need.save()
+    return need
+
+
+@transaction.atomic
+def need_update(*, need: Need, **fields: Any) -> Need:
+    allowed = {"category", "description", "urgency", "status", "estimated_cost", "currency"}
+    if set(fields) - allowed:
+        raise TypeError(f"Not need fields: {sorted(set(fields) - allowed)}")
+    _locked(need.case)
+    need = Need.objects.select_related("case__data_key").get(pk=need.pk)
+    for name, value in fields.items():
+        setattr(need, name, value)
+    need.save()
+    return need
+
+
+@transaction.atomic
+def note_create(*, case: Case, author: User, body: str) -> Note:
+    case = _locked(case)
+    return Note.objects.create(case=case, author=author, body=body)
