@@ -1,0 +1,74 @@
+"""Shared bits of the case tests: URLs, request bodies, and opening cases through the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rest_framework.test import APIClient
+
+from audit.models import Action, LogEntry
+from tests.people.helpers import PEOPLE_URL, a_person
+
+CASES_URL = "/api/v1/cases/"
+REFERENCE_PATTERN = r"^EV-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$"
+CASE_SECRETS = ("summary", "location", "safe_contact", "protection_concerns")
+
+
+def case_url(case_id: object, suffix: str = "") -> str:
+    return f"{CASES_URL}{case_id}/{suffix}"
+
+
+def a_case(primary_person: object, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "primary_person": str(primary_person),
+        "risk_level": "high",
+        "protection_concerns": ["in_hiding", "threatened_by_family"],
+        "summary": "Threatened by an uncle after being outed; hiding since Tuesday.",
+        "location": "A friend's flat, Nazran",
+        "safe_contact": "Signal, ask for 'the tailor'",
+        "consent_to_store": True,
+        "consent_to_share": False,
+        "consent_given_on": "2026-11-20",
+    }
+    body.update(overrides)
+    return body
+
+
+def record_person(client: APIClient, **overrides: Any) -> str:
+    """A person recorded through the API by the client's staff member; returns the id."""
+    response = client.post(PEOPLE_URL, a_person(**overrides))
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def open_case(
+    client: APIClient,
+    primary: str | None = None,
+    members: Sequence[tuple[str, str]] = (),
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A case opened through the API (recording a primary person first if none is given)."""
+    primary = primary or record_person(client)
+    body = a_case(primary, **overrides)
+    if members:
+        body["members"] = [{"person": pid, "relationship": rel} for pid, rel in members]
+    response = client.post(CASES_URL, body)
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def last_sequence() -> int:
+    entry = LogEntry.objects.order_by("-sequence").first()
+    return entry.sequence if entry else 0
+
+
+def access_entries_since(sequence: int) -> list[LogEntry]:
+    return list(
+        LogEntry.objects.filter(action=Action.ACCESS, sequence__gt=sequence).order_by("sequence")
+    )
+
+
+def error_fields(response: Any) -> dict[str, Any]:
+    """The field errors of a 400 answer (`{"status", "code", "message", "fields"}`)."""
+    return response.json().get("fields", {})
