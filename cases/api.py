@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,7 +19,15 @@ from accounts.models import User
 from audit.access import AccessLoggedMixin
 from audit.events import record_access
 from cases import services
-from cases.models import Case, ProtectionConcern, Relationship, RiskLevel, Status
+from cases.models import (
+    REFERENCE_ALPHABET,
+    REFERENCE_LENGTH,
+    Case,
+    ProtectionConcern,
+    Relationship,
+    RiskLevel,
+    Status,
+)
 from cases.permissions import CanSteerCases, CanUseCases
 from cases.selectors import cases_visible_to
 from common.exceptions import InvariantViolation
@@ -28,28 +37,37 @@ from people.selectors import people_visible_to
 
 CASE_SECRETS = ("summary", "location", "safe_contact", "protection_concerns")
 PERSON_NAME_FIELDS = ["full_name", "preferred_name"]
+REFERENCE_PATTERN = re.compile(rf"^EV-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$")
+
+
+def _person_problem(person: Person | None) -> str | None:
+    if person is None:
+        return "No such person."
+    if person.erased:
+        return "This person was erased."
+    return None
 
 
 class VisiblePersonField(serializers.UUIDField):
     """A person id the caller may see; any other id reads as unknown (never "not yours")."""
 
-    default_error_messages = {"unknown": "No such person."}
-
     def to_internal_value(self, data: Any) -> Person:
         pk = super().to_internal_value(data)
         person = people_visible_to(self.context["request"].user).filter(pk=pk).first()
-        if person is None:
-            self.fail("unknown")
-        if person.erased:
-            raise serializers.ValidationError("This person was erased.")
+        problem = _person_problem(person)
+        if problem:
+            raise serializers.ValidationError(problem)
         return person
 
     def to_representation(self, value: Any) -> str:
         return str(value.pk if isinstance(value, Person) else value)
 
 
+MAX_MEMBERS = 50
+
+
 class MemberSerializer(StrictInputMixin, serializers.Serializer):
-    person = VisiblePersonField()
+    person = serializers.UUIDField()  # resolved for the whole list at once, in validate_members
     relationship = serializers.ChoiceField(
         choices=[choice for choice in Relationship.values if choice != Relationship.PRIMARY]
     )
@@ -67,7 +85,7 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
         required=False,
     )
     primary_person = VisiblePersonField()
-    members = MemberSerializer(many=True, required=False)
+    members = MemberSerializer(many=True, required=False, max_length=MAX_MEMBERS)
     assigned_to = serializers.SerializerMethodField()
     summary = TextField(max_length=20000, allow_null=True, allow_blank=True, required=False)
     location = TextField(max_length=2000, allow_null=True, allow_blank=True, required=False)
@@ -83,10 +101,22 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
         return sorted(assignment.user.username for assignment in case.assignments.all())
 
     def validate_members(self, members: list[dict]) -> list[dict]:
-        ids = [member["person"].pk for member in members]
+        ids = [member["person"] for member in members]
         if len(ids) != len(set(ids)):
             raise serializers.ValidationError("A person can be on a case once.")
-        return members
+        visible = {
+            person.pk: person
+            for person in people_visible_to(self.context["request"].user).filter(pk__in=ids)
+        }
+        errors = [
+            {"person": [_person_problem(visible.get(pk))]}
+            if _person_problem(visible.get(pk))
+            else {}
+            for pk in ids
+        ]
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return [{**member, "person": visible[member["person"]]} for member in members]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         concerns = attrs.get("protection_concerns")
@@ -106,8 +136,8 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
             {"person": str(member.person_id), "relationship": member.relationship}
             for member in sorted(case.memberships.all(), key=lambda m: (m.relationship, m.pk))
         ]
-        if case.erased:
-            data.update(dict.fromkeys(CASE_SECRETS))
+        if case.erased:  # nothing personal, not even who was on it
+            data.update(dict.fromkeys(CASE_SECRETS), members=[], primary_person=None)
         return data
 
     def to_internal_members(self, attrs: dict[str, Any]) -> list[services.Member] | None:
@@ -158,14 +188,22 @@ def _case_filters(request: Request) -> dict[str, Any]:
             raise serializers.ValidationError({"risk_level": ["Not a risk level."]})
         filters["risk_level"] = params["risk_level"]
     if params.get("reference"):
-        filters["reference"] = params["reference"].strip().upper()
+        reference = params["reference"].strip().upper()
+        if not REFERENCE_PATTERN.match(reference):
+            raise serializers.ValidationError({"reference": ["A reference looks like EV-7K3Q9P."]})
+        filters["reference"] = reference
     if params.get("updated_since"):
         try:
             since = parse_datetime(params["updated_since"])
         except ValueError:  # well formed but impossible: 2026-02-30, 25:00
             since = None
-        if since is not None and timezone.is_naive(since):
-            since = timezone.make_aware(since, datetime.UTC)
+        try:
+            if since is not None and timezone.is_naive(since):
+                since = timezone.make_aware(since, datetime.UTC)
+            if since is not None:
+                since = since.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):  # 9999-12-31T23:59-23:59 leaves the calendar
+            since = None
         if since is None:
             raise serializers.ValidationError(
                 {"updated_since": ["Use an ISO 8601 time, e.g. 2026-11-24T09:00:00Z."]}

@@ -81,7 +81,10 @@ class CaseQuerySet(models.QuerySet["Case"]):
         each: a page costs the same number of queries at any size."""
         return self.select_related(
             "data_key", "primary_person", "primary_person__data_key"
-        ).prefetch_related("memberships", "assignments__user")
+        ).prefetch_related(
+            models.Prefetch("memberships", queryset=CaseMember.objects.current()),
+            "assignments__user",
+        )
 
 
 class Case(models.Model):
@@ -125,6 +128,11 @@ class Case(models.Model):
         return self.erased_at is not None
 
 
+class CaseMemberQuerySet(models.QuerySet["CaseMember"]):
+    def current(self) -> CaseMemberQuerySet:
+        return self.filter(removed_at__isnull=True)
+
+
 class CaseMember(models.Model):
     """A person in the case's household (the primary person is one, as `primary`)."""
 
@@ -132,6 +140,11 @@ class CaseMember(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="memberships")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
     relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    # Taken off the household, not deleted: the person stays linked to the case for its
+    # erasure, and does not fall back into whoever recorded them's scope.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseMemberQuerySet.as_manager()
 
     class Meta:
         constraints = [

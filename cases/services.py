@@ -68,16 +68,35 @@ def _locked(case: Case) -> Case:
     return case
 
 
+def _lock_people(person_ids: Iterable[object]) -> list[Person]:
+    """Lock people rows in one fixed order (by id), so erasures and household changes that
+    share a person queue behind each other instead of deadlocking or racing."""
+    return list(
+        Person.objects.select_for_update()
+        .filter(pk__in=sorted(set(person_ids), key=str))
+        .order_by("pk")
+    )
+
+
 def _set_members(case: Case, primary: Person, members: Sequence[Member]) -> None:
     wanted = {primary.pk: Relationship.PRIMARY}
     for member in members:
         if member.person.pk != primary.pk:
             wanted[member.person.pk] = member.relationship
+    # Checked under the people's locks: an erasure committed since the request was validated
+    # must not see its person put on an open case.
+    if any(person.erased for person in _lock_people(wanted)):
+        raise InvariantViolation("A person on this household was erased in the meantime.")
+    now = timezone.now()
     for existing in list(case.memberships.all()):
-        if wanted.get(existing.person_id) == existing.relationship:
-            wanted.pop(existing.person_id)
-        else:
-            existing.delete()
+        relationship = wanted.pop(existing.person_id, None)
+        if relationship is None:
+            if existing.removed_at is None:
+                existing.removed_at = now
+                existing.save(update_fields=["removed_at"])
+        elif existing.relationship != relationship or existing.removed_at is not None:
+            existing.relationship, existing.removed_at = relationship, None
+            existing.save(update_fields=["relationship", "removed_at"])
     for person_id, relationship in wanted.items():
         CaseMember.objects.create(case=case, person_id=person_id, relationship=relationship)
 
@@ -136,11 +155,15 @@ def case_update(
         case.primary_person = primary_person
     case.save()
     if primary_person is not None or members is not None:
-        if members is None:
+        if members is None:  # the household stays; a replaced primary person stays on it too
             members = [
-                Member(person=m.person, relationship=m.relationship)
-                for m in case.memberships.select_related("person")
-                if m.relationship != Relationship.PRIMARY
+                Member(
+                    person=m.person,
+                    relationship=Relationship.OTHER
+                    if m.relationship == Relationship.PRIMARY
+                    else m.relationship,
+                )
+                for m in case.memberships.current().select_related("person")
             ]
         _set_members(case, case.primary_person, members)
     if case.risk_level != old_risk:
@@ -212,14 +235,19 @@ def case_erase(*, case: Case, actor: User) -> Case:
     case.save()
     data_key_destroy(data_key=case.data_key)
     record_event(action=Action.ERASED, instance=case, actor=actor)
+    # Everyone ever on the household (people taken off it included), locked before deciding:
+    # a concurrent erasure of another case they share, or a household change adding them,
+    # waits here, and then sees this case erased.
     member_ids = list(case.memberships.values_list("person_id", flat=True))
+    people = [person for person in _lock_people(member_ids) if not person.erased]
     kept = set(
-        CaseMember.objects.filter(person_id__in=member_ids, case__erased_at__isnull=True)
+        CaseMember.objects.current()
+        .filter(person_id__in=member_ids, case__erased_at__isnull=True)
         .exclude(case=case)
         .exclude(case__status__in=ENDED_STATUSES)
         .values_list("person_id", flat=True)
     )
-    for person in Person.objects.with_keys().filter(pk__in=member_ids, erased_at__isnull=True):
+    for person in people:
         if person.pk not in kept:
             person_erase(person=person, actor=actor)
     return case

@@ -29,11 +29,17 @@ def people_visible_to(user: User) -> QuerySet[Person]:
     if user.has_role(Role.COORDINATOR):
         return people
     if user.has_role(Role.CASEWORKER):
-        # The people on the cases assigned to them, and the people they recorded who are on
-        # no case yet (an intake under way: recorded, then put on the case being opened).
+        # The people on the cases assigned to them, and the people they recorded who have
+        # never been on a case (an intake under way: recorded, then put on the case opened).
+        # One Q per membership, so every condition holds for the same membership: a person
+        # reached only through an erased case, or taken off a case, is out of scope.
+        on_my_cases = Q(
+            memberships__case__assignments__user=user,
+            memberships__case__erased_at__isnull=True,
+            memberships__removed_at__isnull=True,
+        )
         in_scope = Person.objects.filter(
-            Q(memberships__case__assignments__user=user)
-            | Q(created_by=user, memberships__isnull=True)
+            on_my_cases | Q(created_by=user, memberships__isnull=True)
         ).values("pk")
         return people.filter(pk__in=in_scope)
     return people.none()

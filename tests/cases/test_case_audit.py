@@ -277,7 +277,8 @@ def test_every_case_model_change_is_logged_with_its_actor_and_without_secret_val
     }
     create, update, delete = Action.CREATE, Action.UPDATE, Action.DELETE
     assert actions[Case][:3] == [create, update, update]  # opened, corrected, moved
-    assert sorted(actions[CaseMember]) == [create, create, delete]  # the partner removed
+    # The partner taken off the household: marked removed (kept for erasure), not deleted.
+    assert sorted(actions[CaseMember]) == [create, create, update]
     assert sorted(actions[CaseAssignment]) == [create, create, delete]  # handed over
     assert actions[Need] == [create, update]
     assert actions[Note] == [create]
