@@ -267,7 +267,14 @@ class CaseViewSet(
         return response
 
     def paginate_queryset(self, queryset: QuerySet[Case]) -> list[Case] | None:
-        self._page = super().paginate_queryset(queryset)
+        # A deferred join: the page is chosen over the case ids alone (an index scan, however
+        # deep the page), then only its rows are joined to their keys and people. Paging the
+        # joined query walked every row before the offset through three joins.
+        ids = super().paginate_queryset(queryset.values_list("pk", flat=True))
+        if ids is None:
+            return None
+        rows = {case.pk: case for case in queryset.filter(pk__in=ids)}
+        self._page = [rows[pk] for pk in ids]
         return self._page
 
     def create(self, request: Request) -> Response:
