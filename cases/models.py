@@ -108,16 +108,23 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at", "id"]
+        # The list's order, alone and behind each filter, so any page's ids are read from an
+        # index (the list chooses the page over ids, then joins only that page).
         indexes = [
-            models.Index(fields=["status", "-updated_at"]),
-            models.Index(fields=["risk_level", "-updated_at"]),
+            models.Index(fields=["-updated_at", "id"], name="case_list_order"),
+            models.Index(fields=["status", "-updated_at", "id"], name="case_status_order"),
+            models.Index(fields=["risk_level", "-updated_at", "id"], name="case_risk_order"),
+            models.Index(
+                fields=["status", "risk_level", "-updated_at", "id"],
+                name="case_status_risk_order",
+            ),
         ]
 
     def __str__(self) -> str:
