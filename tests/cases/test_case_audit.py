@@ -28,26 +28,6 @@ pytestmark = pytest.mark.django_db
 NAME_FIELDS = ["full_name", "preferred_name"]
 
 
-@pytest.fixture
-def caseworker(make_staff):
-    return make_staff(Role.CASEWORKER)
-
-
-@pytest.fixture
-def client(caseworker, client_for):
-    return client_for(caseworker)
-
-
-@pytest.fixture
-def coordinator(make_staff):
-    return make_staff(Role.COORDINATOR)
-
-
-@pytest.fixture
-def lead(coordinator, client_for):
-    return client_for(coordinator)
-
-
 def described(entries: list[LogEntry]) -> list[tuple[str, str, list[str]]]:
     """(model, record id, fields revealed) of each entry."""
     return [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.roles import Role
 from audit.models import Action, LogEntry
 from cases.models import Case, CaseMember, Need, Note, TimelineEntry
 from encryption.exceptions import KeyDestroyed
@@ -29,26 +28,6 @@ PATHS = {
     "withdrawn": ["withdrawn"],
     "lost_contact": ["lost_contact"],
 }
-
-
-@pytest.fixture
-def caseworker(make_staff):
-    return make_staff(Role.CASEWORKER)
-
-
-@pytest.fixture
-def client(caseworker, client_for):
-    return client_for(caseworker)
-
-
-@pytest.fixture
-def coordinator(make_staff):
-    return make_staff(Role.COORDINATOR)
-
-
-@pytest.fixture
-def lead(coordinator, client_for):
-    return client_for(coordinator)
 
 
 def move(lead, case_id: str, status: str) -> None:

@@ -28,11 +28,6 @@ def bob(make_staff):
     return make_staff(Role.CASEWORKER, username="bob")
 
 
-@pytest.fixture
-def lead(make_staff, client_for):
-    return client_for(make_staff(Role.COORDINATOR))
-
-
 def assign(lead, case_id: str, *names: str):
     return lead.post(case_url(case_id, "assign/"), {"caseworkers": list(names)})
 

@@ -32,21 +32,6 @@ from tests.people.helpers import person_url
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def caseworker(make_staff):
-    return make_staff(Role.CASEWORKER)
-
-
-@pytest.fixture
-def client(caseworker, client_for):
-    return client_for(caseworker)
-
-
-@pytest.fixture
-def lead(make_staff, client_for):
-    return client_for(make_staff(Role.COORDINATOR))
-
-
 # --- opening a case --------------------------------------------------------------------------
 
 
