@@ -47,7 +47,6 @@ values are made up anyway) and no key is ever printed.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import datetime
 import gc
@@ -66,66 +65,17 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-SETTINGS_MODULE = "config.settings_test"  # the real settings, plus the test client's host
+from bench.scratch import SETTINGS_MODULE, psql, server_url, setup_database  # noqa: E402
+
 CASES_URL = "/api/v1/cases/"
 
 FLAT_TARGET = 1.2
 PAGE_SIZE = 50
 DEEP_PAGE = 100
 FILTER = "status=intake&risk_level=critical"
-
-
-def server_url() -> str:
-    """scheme://user@host:port of the server to use, without a database name."""
-    for name in ("BENCH_DATABASE_URL", "DATABASE_URL"):
-        value = os.environ.get(name, "").strip()
-        if not value:
-            continue
-        parts = urlsplit(value)
-        if parts.scheme.startswith("postgres") and parts.netloc:
-            return f"{parts.scheme}://{parts.netloc}"
-        if name == "BENCH_DATABASE_URL":
-            sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
-    return DEFAULT_SERVER
-
-
-def psql(server: str, statement: str, database: str = "postgres") -> None:
-    subprocess.run(
-        ["psql", f"{server}/{database}", "-q", "-c", statement], check=True, capture_output=True
-    )
-
-
-def scratch_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
-def setup_database(server: str, name: str) -> None:
-    psql(server, f'DROP DATABASE IF EXISTS "{name}"')
-    psql(server, f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = f"{server}/{name}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # Scratch keys for a scratch database: never the developer's keys in var/.
-    for variable in ("ENCRYPTION_KEKS_FILE", "ENCRYPTION_INDEX_KEY_FILE"):
-        os.environ.pop(variable, None)
-    os.environ["ENCRYPTION_KEKS"] = f"bench-cases:{scratch_key()}"
-    os.environ["ENCRYPTION_INDEX_KEY"] = scratch_key()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode:
-        sys.exit(result.stderr)
-    import django
-
-    django.setup()
 
 
 def execute(sql: str, params: list | tuple | None = None) -> list[tuple]:
@@ -921,7 +871,7 @@ def main() -> None:
     databases = [args.database, f"{args.database}_small"]
     if args.prototype:
         databases += [f"{args.database}_small_proto", f"{args.database}_large_proto"]
-    setup_database(server, args.database)
+    setup_database(server, args.database, kek_id="bench-cases")
     rng = random.Random(args.seed)  # noqa: S311 (made-up cases, not keys)
     try:
         run(args, server, databases, rng)

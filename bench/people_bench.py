@@ -25,7 +25,6 @@ changed. Nothing personal (all values are made up anyway) and no key is ever pri
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
 import datetime
 import io
@@ -34,69 +33,18 @@ import pstats
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-SETTINGS_MODULE = "config.settings_test"  # the real settings, plus the test client's host
+from bench.scratch import SETTINGS_MODULE, psql, server_url, setup_database  # noqa: E402
 
 LIST_TARGET = 1.3
 ROTATE_TARGET = 5000
-
-
-def server_url() -> str:
-    """scheme://user@host:port of the server to use, without a database name."""
-    for name in ("BENCH_DATABASE_URL", "DATABASE_URL"):
-        value = os.environ.get(name, "").strip()
-        if not value:
-            continue
-        parts = urlsplit(value)
-        if parts.scheme.startswith("postgres") and parts.netloc:
-            return f"{parts.scheme}://{parts.netloc}"
-        if name == "BENCH_DATABASE_URL":
-            sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
-    return DEFAULT_SERVER
-
-
-def psql(server: str, statement: str) -> None:
-    subprocess.run(
-        ["psql", f"{server}/postgres", "-q", "-c", statement], check=True, capture_output=True
-    )
-
-
-def scratch_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
-def setup_database(server: str, name: str) -> None:
-    psql(server, f'DROP DATABASE IF EXISTS "{name}"')
-    psql(server, f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = f"{server}/{name}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # Scratch keys for a scratch database: never the developer's keys in var/.
-    for variable in ("ENCRYPTION_KEKS_FILE", "ENCRYPTION_INDEX_KEY_FILE"):
-        os.environ.pop(variable, None)
-    os.environ["ENCRYPTION_KEKS"] = f"bench-old:{scratch_key()}"
-    os.environ["ENCRYPTION_INDEX_KEY"] = scratch_key()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode:
-        sys.exit(result.stderr)
-    import django
-
-    django.setup()
 
 
 # -- made-up people ---------------------------------------------------------------------------
@@ -584,7 +532,7 @@ def main() -> None:
         parser.error("counts must be at least 1")
 
     server = server_url()
-    setup_database(server, args.database)
+    setup_database(server, args.database, kek_id="bench-old")
     rng = random.Random(args.seed)  # noqa: S311 (made-up people, not keys)
     results: list[tuple[str, str, bool | None]] = []
     try:
