@@ -46,17 +46,22 @@ def has_second_factor(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def second_factor_verify(*, user: User, code: str) -> bool:
-    """True if `code` is a current, unused TOTP code or an unused backup code of `user`.
+def second_factor_verify(*, user: User, code: str, totp_only: bool = False) -> bool:
+    """True if `code` is a current, unused TOTP code or (unless `totp_only`) an unused backup
+    code of `user`.
 
     The check consumes the code either way it succeeds; a failure counts towards django-otp's
-    per-device throttle, which is stored in the database and so shared by all workers.
+    per-device throttle, which is stored in the database and so shared by all workers. Call it
+    outside any transaction that may roll back, or a failure would not be counted.
     """
     code = "".join(code.split()).lower()
     if not code or len(code) > MAX_CODE_LENGTH:
         return False
     # TOTP codes are six digits; backup codes are eight base32 characters.
-    device_model = TOTPDevice if code.isdigit() and len(code) == TOTP_DIGITS else StaticDevice
+    is_totp = code.isdigit() and len(code) == TOTP_DIGITS
+    if totp_only and not is_totp:
+        return False
+    device_model = TOTPDevice if is_totp else StaticDevice
     with transaction.atomic():
         devices = device_model.objects.select_for_update().filter(user=user, confirmed=True)
         return any(device.verify_token(code) for device in devices.order_by("pk"))

@@ -8,7 +8,9 @@ stop the server, never silently pick a default. Every secret can also be given a
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -89,3 +91,27 @@ def env_rate(name: str, default: str) -> str:
     if not count.isdigit() or period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
         raise ImproperlyConfigured(f"{name} must look like 10/min, not {value!r}.")
     return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """A non-negative decimal written plainly (`1000`, `250.50`), never `1e3` or `-1`."""
+    value = env_str(name, default) or default
+    if not re.fullmatch(r"[0-9]{1,15}(\.[0-9]{1,4})?", value):
+        raise ImproperlyConfigured(f"{name} must be a plain non-negative amount, not {value!r}.")
+    return Decimal(value)
+
+
+def env_decimal_map(name: str) -> dict[str, Decimal]:
+    """`RUB:90000,USD:1100`: a decimal per upper-case code, each written as `env_decimal` wants."""
+    result: dict[str, Decimal] = {}
+    for item in env_list(name):
+        code, _, amount = item.partition(":")
+        code = code.strip()
+        if not re.fullmatch(r"[A-Z]{3}", code) or not re.fullmatch(
+            r"[0-9]{1,15}(\.[0-9]{1,4})?", amount.strip()
+        ):
+            raise ImproperlyConfigured(f"{name} must look like RUB:90000,USD:1100, not {item!r}.")
+        if code in result:
+            raise ImproperlyConfigured(f"{name} names {code} twice.")
+        result[code] = Decimal(amount.strip())
+    return result

@@ -27,6 +27,8 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import (
     env_bool,
     env_choice,
+    env_decimal,
+    env_decimal_map,
     env_int,
     env_list,
     env_rate,
@@ -226,6 +228,16 @@ API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "600/min")
 LOGIN_THROTTLE_RATE = env_rate("LOGIN_THROTTLE_RATE", "30/min")
 DUPLICATE_CHECK_RATE = env_rate("DUPLICATE_CHECK_RATE", "120/hour")
 
+# --- Funds ------------------------------------------------------------------------------------
+# A disbursement above this amount, in its source's currency, needs two distinct approvers.
+# One figure fits few currencies at once: `..._BY_CURRENCY` (`RUB:90000,USD:1100`) overrides it.
+FUNDS_DUAL_APPROVAL_THRESHOLD = env_decimal("FUNDS_DUAL_APPROVAL_THRESHOLD", "1000")
+FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY = env_decimal_map(
+    "FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY"
+)
+# How long a client may retry a money POST with the same Idempotency-Key and get its answer.
+FUNDS_IDEMPOTENCY_TTL = timedelta(hours=env_int("FUNDS_IDEMPOTENCY_TTL_HOURS", 24, minimum=1))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -273,7 +285,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # A case's risk and a need's urgency share one scale: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"LevelEnum": "cases.models.RiskLevel"},
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "cases.models.RiskLevel",
+        "CategoryEnum": "cases.models.NeedCategory",
+    },
 }
 
 # --- Audit ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("audit.urls")),
     path("", include("people.urls")),
     path("", include("cases.urls")),
+    path("", include("funds.urls")),
     path("schema/", schema_view, name="schema"),
     path("docs/", docs_view, name="docs"),
 ]

@@ -27,6 +27,7 @@ NOT_AUDITED = {
     "auth.permission": "Django's permission table, unused",
     "contenttypes.contenttype": "Django's model registry",
     "encryption.keysentinel": "a constant sealed under each key, written once; no personal data",
+    "funds.idempotencyrecord": "a keyed digest of a retried request; what it did is audited",
 }
 
 

@@ -1,0 +1,247 @@
+"""`/api/v1/funds/sources/` and `/api/v1/funds/allocations/`.
+
+Sources hold no personal data: every role that works with money reads them, coordinators write
+them. Allocations name a case, so a caseworker reads only their cases' ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cases.models import Case
+from cases.selectors import cases_visible_to
+from common.serializers import StrictInputMixin, TextField
+from funds.idempotency import Outcome, run_idempotent
+from funds.models import Allocation, Category, FundingSource
+from funds.money import (
+    DECIMAL_STRING,
+    AmountField,
+    CurrencyField,
+    check_precision,
+    format_amount,
+)
+from funds.permissions import CanManageFunds, CanReadFunds
+from funds.selectors import allocations_visible_to, sources_visible_to
+from funds.services import sources as services
+
+
+@extend_schema_field(DECIMAL_STRING)
+class MoneyField(serializers.Field):
+    """An amount shown with exactly its currency's minor digits ("1500.00", "1500" in JPY)."""
+
+    def __init__(self, currency_of, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+        self.currency_of = currency_of
+
+    def get_attribute(self, instance: Any) -> Any:
+        return instance
+
+    def to_representation(self, instance: Any) -> str:
+        return format_amount(getattr(instance, self.field_name), self.currency_of(instance))
+
+
+def _source_currency(instance: Any) -> str:
+    return instance.source.currency
+
+
+class SourceSerializer(StrictInputMixin, serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = TextField(max_length=200)
+    kind = serializers.ChoiceField(choices=FundingSource.Kind.choices)
+    donor_reference = TextField(max_length=100, allow_blank=True, required=False)
+    currency = CurrencyField()
+    amount = AmountField(source="amount_received")
+    received_on = serializers.DateField()
+    restricted_to = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices),
+        max_length=len(Category.values),
+        required=False,
+    )
+    valid_from = serializers.DateField(allow_null=True, required=False)
+    valid_until = serializers.DateField(allow_null=True, required=False)
+    notes = TextField(max_length=5000, allow_blank=True, required=False)
+    allocated = MoneyField(lambda source: source.currency)
+    remaining = MoneyField(lambda source: source.currency)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        currency = attrs.get("currency", getattr(self.instance, "currency", None))
+        check_precision(attrs.get("amount_received"), currency, "amount")
+        start = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
+        end = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
+        if start and end and end < start:
+            raise serializers.ValidationError(
+                {"valid_until": ["It must not be before valid_from."]}
+            )
+        return attrs
+
+    def to_representation(self, source: FundingSource) -> dict[str, Any]:
+        data = super().to_representation(source)
+        data["amount"] = format_amount(source.amount_received, source.currency)
+        return data
+
+
+class SourceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = SourceSerializer
+    queryset = FundingSource.objects.none()  # for the schema; requests use get_queryset
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self) -> list:
+        if self.action in ("create", "partial_update"):
+            return [CanManageFunds()]
+        return [CanReadFunds()]
+
+    def get_queryset(self) -> QuerySet[FundingSource]:
+        return sources_visible_to(self.request.user)
+
+    def create(self, request: Request) -> Response:
+        body = SourceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        source = services.source_create(created_by=request.user, **body.validated_data)
+        return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        source = self.get_object()
+        body = SourceSerializer(source, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        source = services.source_update(source=source, **body.validated_data)
+        return Response(SourceSerializer(source).data)
+
+
+class VisibleCaseField(serializers.UUIDField):
+    """A case id the caller may see; any other id reads as unknown."""
+
+    def to_internal_value(self, data: Any) -> Case:
+        pk = super().to_internal_value(data)
+        case = cases_visible_to(self.context["request"].user).filter(pk=pk).first()
+        if case is None:
+            raise serializers.ValidationError("No such case.")
+        return case
+
+
+class SourceRefField(serializers.UUIDField):
+    def to_internal_value(self, data: Any) -> FundingSource:
+        pk = super().to_internal_value(data)
+        source = sources_visible_to(self.context["request"].user).filter(pk=pk).first()
+        if source is None:
+            raise serializers.ValidationError("No such source.")
+        return source
+
+
+class AllocationSerializer(StrictInputMixin, serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    source = SourceRefField()
+    case = VisibleCaseField()
+    case_reference = serializers.CharField(source="case.reference", read_only=True)
+    category = serializers.ChoiceField(choices=Category.choices)
+    amount = AmountField()
+    currency = serializers.CharField(source="source.currency", read_only=True)
+    reserved = MoneyField(_source_currency)
+    spent = MoneyField(_source_currency)
+    released = MoneyField(_source_currency)
+    remaining = MoneyField(_source_currency)
+    status = serializers.CharField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_precision(attrs.get("amount"), attrs["source"].currency, "amount")
+        return attrs
+
+    def to_representation(self, allocation: Allocation) -> dict[str, Any]:
+        data = super().to_representation(allocation)
+        data["source"] = str(allocation.source_id)
+        data["case"] = str(allocation.case_id)
+        data["amount"] = format_amount(allocation.amount, allocation.source.currency)
+        return data
+
+
+_ALLOCATION_FILTERS = {
+    "case": ("case_id", serializers.UUIDField()),
+    "source": ("source_id", serializers.UUIDField()),
+    "status": ("status", serializers.ChoiceField(choices=Allocation.Status.choices)),
+    "category": ("category", serializers.ChoiceField(choices=Category.choices)),
+}
+
+
+def query_filters(request: Request, table: dict[str, tuple[str, serializers.Field]]) -> dict:
+    """Query parameters validated like a body: a bad value is a 400 naming the parameter."""
+    filters, errors = {}, {}
+    for name, (lookup, field) in table.items():
+        value = request.query_params.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            filters[lookup] = field.run_validation(value)
+        except serializers.ValidationError as exc:
+            errors[name] = exc.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+    return filters
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[OpenApiParameter(name, str) for name in _ALLOCATION_FILTERS])
+)
+class AllocationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AllocationSerializer
+    queryset = Allocation.objects.none()
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_permissions(self) -> list:
+        if self.action in ("create", "close"):
+            return [CanManageFunds()]
+        return [CanReadFunds()]
+
+    def get_queryset(self) -> QuerySet[Allocation]:
+        allocations = allocations_visible_to(self.request.user).select_related("created_by")
+        if self.action == "list":
+            allocations = allocations.filter(**query_filters(self.request, _ALLOCATION_FILTERS))
+        return allocations
+
+    def _replay(self, pk: Any) -> Allocation:
+        return self.get_queryset().get(pk=pk)
+
+    def create(self, request: Request) -> Response:
+        body = AllocationSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+
+        def perform() -> Outcome:
+            allocation = services.allocation_create(created_by=request.user, **body.validated_data)
+            return Outcome(allocation, status.HTTP_201_CREATED)
+
+        outcome = run_idempotent(
+            request, scope="allocation.create", perform=perform, replay=self._replay
+        )
+        return Response(AllocationSerializer(outcome.instance).data, status=outcome.status_code)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str) -> Response:
+        if request.data:
+            raise serializers.ValidationError({"non_field_errors": ["close/ takes no body."]})
+        allocation = services.allocation_close(allocation=self.get_object(), actor=request.user)
+        return Response(AllocationSerializer(allocation).data)

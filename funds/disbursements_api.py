@@ -1,0 +1,354 @@
+"""`/api/v1/funds/disbursements/`: request money, change a request, approve, reject, cancel, pay.
+
+`approve/` and `pay/` need a fresh TOTP code in the body even from a client with a valid token:
+a stolen token alone moves no money. The code is checked outside the transaction that moves
+the money, so a wrong one is counted by django-otp's throttle even when the request fails.
+
+Payees and receipt references are shown in clear to coordinators and to the caseworkers of the
+case, masked to auditors; every response that shows one (or a comment) in clear writes an
+ACCESS entry for it before it leaves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.second_factor import second_factor_verify
+from audit.events import record_access
+from common.serializers import StrictInputMixin, TextField
+from funds.api import MoneyField, query_filters
+from funds.idempotency import Outcome, run_idempotent
+from funds.models import Allocation, Approval, Category, Disbursement
+from funds.money import AmountField, CurrencyField, RateField, check_precision, format_amount
+from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
+from funds.selectors import (
+    allocations_actionable_by,
+    disbursements_actionable_by,
+    disbursements_visible_to,
+    payee_readable_case_ids,
+)
+from funds.services import disbursements as services
+
+MASKED = "[masked]"
+# Sealed under the case's key: shown in clear only to who may read them, and logged when shown.
+PAYMENT_SECRETS = ("payee", "receipt_reference")
+COMMENTS = ("closing_reason", "payment_comment")
+
+
+class ActionableAllocationField(serializers.UUIDField):
+    def to_internal_value(self, data: Any) -> Allocation:
+        pk = super().to_internal_value(data)
+        allocation = allocations_actionable_by(self.context["request"].user).filter(pk=pk).first()
+        if allocation is None:
+            raise serializers.ValidationError("No such allocation.")
+        return allocation
+
+
+class ApprovalSerializer(serializers.Serializer):
+    approver = serializers.CharField(source="approver.username")
+    decision = serializers.CharField()
+    comment = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+    voided = serializers.SerializerMethodField()
+
+    def get_voided(self, approval: Approval) -> bool:
+        return approval.voided_at is not None
+
+
+class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    allocation = ActionableAllocationField()
+    case = serializers.UUIDField(source="allocation.case_id", read_only=True)
+    case_reference = serializers.CharField(source="allocation.case.reference", read_only=True)
+    category = serializers.CharField(source="allocation.category", read_only=True)
+    amount = AmountField()
+    currency = CurrencyField()
+    exchange_rate = RateField(required=False, allow_null=True)
+    rate_source = TextField(max_length=200, allow_blank=True, required=False)
+    rate_date = serializers.DateField(required=False, allow_null=True)
+    source_currency = serializers.CharField(read_only=True)
+    amount_in_source_currency = MoneyField(lambda item: item.source_currency)
+    purpose = TextField(max_length=500)
+    method = serializers.ChoiceField(choices=Disbursement.Method.choices)
+    payee = TextField(max_length=500)
+    status = serializers.CharField(read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    requested_at = serializers.DateTimeField(read_only=True)
+    approvals = serializers.SerializerMethodField()
+    approvals_required = serializers.SerializerMethodField()
+    approved_at = serializers.DateTimeField(read_only=True)
+    paid_by = serializers.SerializerMethodField()
+    paid_at = serializers.DateTimeField(read_only=True)
+    receipt_reference = serializers.CharField(read_only=True)
+    payment_comment = serializers.CharField(read_only=True)
+    closed_by = serializers.SerializerMethodField()
+    closed_at = serializers.DateTimeField(read_only=True)
+    closing_reason = serializers.CharField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def get_approvals(self, item: Disbursement) -> list[dict]:
+        return ApprovalSerializer(item.shown_approvals, many=True).data
+
+    def get_approvals_required(self, item: Disbursement) -> int:
+        return services.approvals_required(item)
+
+    def get_paid_by(self, item: Disbursement) -> str | None:
+        return item.paid_by.username if item.paid_by_id else None
+
+    def get_closed_by(self, item: Disbursement) -> str | None:
+        return item.closed_by.username if item.closed_by_id else None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def current(name: str) -> Any:
+            return attrs[name] if name in attrs else getattr(self.instance, name, None)
+
+        currency = current("currency")
+        check_precision(attrs.get("amount"), currency, "amount")
+        allocation = attrs.get("allocation") or getattr(self.instance, "allocation", None)
+        if allocation is None:
+            return attrs
+        source_currency = allocation.source.currency
+        if currency == source_currency:
+            if current("exchange_rate") is not None:
+                raise serializers.ValidationError(
+                    {"exchange_rate": [f"The source is in {currency} too: no rate is needed."]}
+                )
+        else:
+            missing = {
+                name: [f"A payment in {currency} from a {source_currency} source needs this."]
+                for name in ("exchange_rate", "rate_source", "rate_date")
+                if not current(name)
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+    def to_representation(self, item: Disbursement) -> dict[str, Any]:
+        revealed = self.context["revealed"]
+        erased = item.allocation.case.erased
+        readable = self.context["payee_case_ids"]
+        in_clear = not erased and (readable is None or item.allocation.case_id in readable)
+        present = {name: item.__dict__.get(name) is not None for name in PAYMENT_SECRETS}
+        # Open only what will be shown: a masked payee is never decrypted, and an erased
+        # case's key is gone. The instance is a fresh read made for this response.
+        for name in (*PAYMENT_SECRETS, *COMMENTS):
+            if erased or (name in PAYMENT_SECRETS and not in_clear):
+                setattr(item, name, None)
+        item.shown_approvals = list(item.approvals.all())
+        for approval in item.shown_approvals:
+            if erased:
+                approval.comment = None
+            elif approval.comment is not None:
+                revealed[("comment",)].append(approval)
+        data = super().to_representation(item)
+        data["amount"] = format_amount(item.amount, item.currency)
+        data["allocation"] = str(item.allocation_id)
+        if item.exchange_rate is not None:
+            data["exchange_rate"] = RateField().to_representation(item.exchange_rate)
+        shown = tuple(name for name in (*PAYMENT_SECRETS, *COMMENTS) if data[name] is not None)
+        if shown:
+            revealed[shown].append(item)
+        if not erased and not in_clear:
+            data.update({name: MASKED for name in PAYMENT_SECRETS if present[name]})
+        return data
+
+
+class StepUpSerializer(StrictInputMixin, serializers.Serializer):
+    otp = TextField(max_length=32)
+    comment = TextField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class PaySerializer(StepUpSerializer):
+    receipt_reference = TextField(max_length=500)
+
+
+class ReasonSerializer(StrictInputMixin, serializers.Serializer):
+    reason = TextField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+_TERMS = tuple(services.Terms.__dataclass_fields__)
+_FILTERS = {
+    "status": ("status", serializers.ChoiceField(choices=Disbursement.Status.choices)),
+    "allocation": ("allocation_id", serializers.UUIDField()),
+    "case": ("allocation__case_id", serializers.UUIDField()),
+    "category": ("allocation__category", serializers.ChoiceField(choices=Category.choices)),
+}
+
+
+def _terms(data: dict[str, Any]) -> services.Terms:
+    return services.Terms(
+        amount=data["amount"],
+        currency=data["currency"],
+        purpose=data["purpose"],
+        method=data["method"],
+        payee=data["payee"],
+        exchange_rate=data.get("exchange_rate"),
+        rate_source=data.get("rate_source", ""),
+        rate_date=data.get("rate_date"),
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[OpenApiParameter(name, str) for name in _FILTERS])
+)
+class DisbursementViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DisbursementSerializer
+    queryset = Disbursement.objects.none()
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self) -> list:
+        if self.action in ("approve", "reject", "pay"):
+            return [CanManageFunds()]
+        if self.action in ("create", "partial_update", "cancel"):
+            return [CanRequestMoney()]
+        return [CanReadFunds()]
+
+    def get_queryset(self) -> QuerySet[Disbursement]:
+        user = self.request.user
+        if self.action in ("list", "retrieve", None):
+            items = disbursements_visible_to(user)
+        else:  # acting is narrower than reading (an auditor who is also a caseworker)
+            items = disbursements_actionable_by(user)
+        if self.action == "list":
+            items = items.filter(**query_filters(self.request, _FILTERS))
+        return items
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        if not hasattr(self, "_revealed"):
+            self._revealed: dict[tuple[str, ...], list[Model]] = defaultdict(list)
+            self._payee_case_ids = payee_readable_case_ids(self.request.user)
+        return {
+            **super().get_serializer_context(),
+            "payee_case_ids": self._payee_case_ids,
+            "revealed": self._revealed,
+        }
+
+    def _show(self, item: Disbursement, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(item).data, status=code)
+
+    def _replay(self, pk: Any) -> Disbursement:
+        return disbursements_visible_to(self.request.user).get(pk=pk)
+
+    def _step_up(self, code: str) -> None:
+        if not second_factor_verify(user=self.request.user, code=code, totp_only=True):
+            raise PermissionDenied(
+                "This needs a current code from your authenticator app, not used before."
+            )
+
+    def create(self, request: Request) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def perform() -> Outcome:
+            item = services.disbursement_request(
+                allocation=body.validated_data["allocation"],
+                requested_by=request.user,
+                terms=_terms(body.validated_data),
+            )
+            return Outcome(item, status.HTTP_201_CREATED)
+
+        outcome = run_idempotent(
+            request, scope="disbursement.request", perform=perform, replay=self._replay
+        )
+        return self._show(self._replay(outcome.instance.pk), outcome.status_code)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        item = self.get_object()
+        body = self.get_serializer(item, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        if "allocation" in body.validated_data:
+            raise serializers.ValidationError(
+                {"allocation": ["A request stays on its allocation; cancel it and ask anew."]}
+            )
+        changes = {name: value for name, value in body.validated_data.items() if name in _TERMS}
+        services.disbursement_update(disbursement=item, actor=request.user, **changes)
+        return self._show(self._replay(item.pk))
+
+    def _decide(self, request: Request, scope: str, body_class: type, decide) -> Response:
+        item = self.get_object()
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        otp = body.validated_data.pop("otp", None)
+
+        def perform() -> Outcome:
+            return Outcome(decide(item, **body.validated_data), status.HTTP_200_OK)
+
+        outcome = run_idempotent(
+            request,
+            scope=scope,
+            perform=perform,
+            replay=self._replay,
+            before=(lambda: self._step_up(otp)) if otp is not None else (lambda: None),
+        )
+        return self._show(self._replay(outcome.instance.pk), outcome.status_code)
+
+    @extend_schema(request=StepUpSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._decide(
+            request,
+            "disbursement.approve",
+            StepUpSerializer,
+            lambda item, comment: services.disbursement_approve(
+                disbursement=item, approver=request.user, comment=comment
+            ),
+        )
+
+    @extend_schema(request=PaySerializer)
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, pk: str) -> Response:
+        return self._decide(
+            request,
+            "disbursement.pay",
+            PaySerializer,
+            lambda item, comment, receipt_reference: services.disbursement_pay(
+                disbursement=item,
+                actor=request.user,
+                receipt_reference=receipt_reference,
+                comment=comment,
+            ),
+        )
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        return self._decide(
+            request,
+            "disbursement.reject",
+            ReasonSerializer,
+            lambda item, reason: services.disbursement_reject(
+                disbursement=item, approver=request.user, reason=reason
+            ),
+        )
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._decide(
+            request,
+            "disbursement.cancel",
+            ReasonSerializer,
+            lambda item, reason: services.disbursement_cancel(
+                disbursement=item, actor=request.user, reason=reason
+            ),
+        )
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs):
+        revealed: dict[tuple[str, ...], list[Model]] = getattr(self, "_revealed", {})
+        if response.status_code < 400:
+            for fields, instances in revealed.items():
+                record_access(instances=instances, fields=fields, actor=request.user)
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -1,0 +1,154 @@
+"""Money: a Decimal and an ISO 4217 code, never a float.
+
+Currencies are those legal tender somewhere today, with each one's number of minor digits,
+both from the Unicode CLDR data shipped with Babel (what django-money and py-moneyed use).
+Amounts travel as decimal strings ("1500.00"): a JSON number is refused, because a client that
+sends one has already been through a float.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+# Large enough for any grant this programme will see, small enough that an absurd amount (a
+# typo, an attack on the sums) is refused rather than stored. Exclusive.
+MAX_AMOUNT = Decimal("1000000000000")
+# Columns hold any currency: up to 13 integer digits and 4 minor digits (CLF, UYW).
+AMOUNT_DIGITS = 17
+AMOUNT_PLACES = 4
+RATE_DIGITS = 20
+RATE_PLACES = 10
+MAX_RATE = Decimal("1000000000")
+
+_AMOUNT_TEXT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,20})?$")
+_CURRENCY_TEXT = re.compile(r"^[A-Z]{3}$")
+
+
+@lru_cache(maxsize=1)
+def currencies() -> frozenset[str]:
+    """ISO 4217 codes that are legal tender in at least one territory today."""
+    today = datetime.date.today()
+    codes: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        codes.update(get_territory_currencies(territory, start_date=today, tender=True))
+    return frozenset(codes)
+
+
+def is_currency(code: Any) -> bool:
+    return isinstance(code, str) and bool(_CURRENCY_TEXT.match(code)) and code in currencies()
+
+
+def precision(currency: str) -> int:
+    """How many minor digits `currency` has (EUR 2, JPY 0, KWD 3)."""
+    return get_currency_precision(currency)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-precision(currency))
+
+
+def to_currency(amount: Decimal, currency: str) -> Decimal:
+    """`amount` rounded to `currency`'s minor unit (banker's rounding, as accountants do)."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
+
+
+def parse_amount(text: Any, currency: str | None) -> Decimal:
+    """A positive amount written as a decimal string within `currency`'s precision.
+
+    Raises `ValueError` with a message fit for the client (the value itself is not repeated).
+    """
+    if not isinstance(text, str):
+        raise ValueError('Write the amount as a decimal string, e.g. "1500.00".')
+    if not _AMOUNT_TEXT.match(text):
+        raise ValueError('Write the amount as digits and an optional point, e.g. "1500.00".')
+    amount = Decimal(text)
+    if amount <= 0:
+        raise ValueError("The amount must be more than zero.")
+    if amount >= MAX_AMOUNT:
+        raise ValueError(f"The amount must be less than {MAX_AMOUNT:,}.")
+    if currency is not None and amount != amount.quantize(quantum(currency)):
+        raise ValueError(f"{currency} amounts have at most {precision(currency)} decimal places.")
+    return amount
+
+
+def parse_rate(text: Any) -> Decimal:
+    """An exchange rate (units of the source's currency per unit paid) as a decimal string."""
+    if not isinstance(text, str) or not _AMOUNT_TEXT.match(text):
+        raise ValueError('Write the rate as a decimal string, e.g. "0.0102".')
+    try:
+        rate = Decimal(text)
+        exact = rate == rate.quantize(Decimal(1).scaleb(-RATE_PLACES))
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise ValueError(f"A rate has at most {RATE_PLACES} decimal places.")
+    if rate <= 0 or rate >= MAX_RATE:
+        raise ValueError("The rate must be more than zero and less than a billion.")
+    return rate
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """The amount as the API shows it: a string with exactly the currency's minor digits."""
+    return str(to_currency(amount, currency))
+
+
+class CurrencyField(serializers.CharField):
+    default_error_messages = {"invalid": "Use the ISO 4217 code of a current currency, e.g. EUR."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=3, min_length=3, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not is_currency(data):
+            self.fail("invalid")
+        return data
+
+
+DECIMAL_STRING = {"type": "string", "format": "decimal", "example": "1500.00"}
+
+
+@extend_schema_field(DECIMAL_STRING)
+class AmountField(serializers.Field):
+    """A decimal string checked against the currency named by `currency_from` (a sibling field
+    of the same body, or the instance's); the currency's precision is checked in `validate`
+    of the serializer when the currency is only known there."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return parse_amount(data, None)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Decimal) -> str:
+        return str(value)
+
+
+@extend_schema_field({**DECIMAL_STRING, "example": "0.0102"})
+class RateField(serializers.Field):
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return parse_rate(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Decimal) -> str:
+        return format(value.normalize(), "f")  # 0.0102, never 1.02E-2 or 0.0102000000
+
+
+def check_precision(amount: Decimal | None, currency: str | None, field: str) -> None:
+    """Refuse (400, on `field`) an amount finer than its currency's minor unit."""
+    if amount is None or currency is None:
+        return
+    try:
+        parse_amount(str(amount), currency)
+    except ValueError as exc:
+        raise serializers.ValidationError({field: [str(exc)]}) from None

@@ -1,0 +1,160 @@
+"""Writes on funding sources and allocations.
+
+Locks are always taken in one order, source → allocation → disbursement (→ case), so two
+transactions touching the same money queue behind each other instead of deadlocking. The checks
+below give the client a clear message; the check constraints in `funds/models.py` are what
+make overspending impossible even if a check here were wrong.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cases.models import ENDED_STATUSES, Case
+from common.exceptions import InvariantViolation
+from funds.models import Allocation, FundingSource
+from funds.money import format_amount
+
+SOURCE_FIELDS = frozenset(
+    {
+        "name",
+        "kind",
+        "donor_reference",
+        "currency",
+        "amount_received",
+        "received_on",
+        "restricted_to",
+        "valid_from",
+        "valid_until",
+        "notes",
+    }
+)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{format_amount(amount, currency)} {currency}"
+
+
+def lock_source(source: FundingSource) -> FundingSource:
+    return FundingSource.objects.select_for_update().get(pk=source.pk)
+
+
+def lock_case(case_id: Any) -> Case:
+    """Lock the case against a concurrent erasure for the rest of the transaction, and refuse
+    money movements on an erased case (its key, which would seal the payee, is gone)."""
+    case = Case.objects.select_related("data_key").select_for_update(no_key=True).get(pk=case_id)
+    if case.erased:
+        raise InvariantViolation(
+            f"Case {case.reference} was erased; no new money can be committed or moved for it."
+        )
+    return case
+
+
+def check_window(source: FundingSource, on: datetime.date) -> None:
+    if source.valid_from and on < source.valid_from:
+        raise InvariantViolation(f"This source can be used from {source.valid_from} only.")
+    if source.valid_until and on > source.valid_until:
+        raise InvariantViolation(f"This source could be used until {source.valid_until} only.")
+
+
+@transaction.atomic
+def source_create(*, created_by: User, **fields: Any) -> FundingSource:
+    unknown = set(fields) - SOURCE_FIELDS
+    if unknown:
+        raise TypeError(f"Not source fields: {sorted(unknown)}")
+    fields["restricted_to"] = sorted(set(fields.get("restricted_to") or []))
+    return FundingSource.objects.create(created_by=created_by, **fields)
+
+
+@transaction.atomic
+def source_update(*, source: FundingSource, **fields: Any) -> FundingSource:
+    unknown = set(fields) - SOURCE_FIELDS
+    if unknown:
+        raise TypeError(f"Not source fields: {sorted(unknown)}")
+    source = lock_source(source)
+    has_allocations = source.allocations.exists()
+    if "currency" in fields and fields["currency"] != source.currency and has_allocations:
+        raise InvariantViolation("A source's currency cannot change once money is allocated.")
+    received = fields.get("amount_received", source.amount_received)
+    if received < source.allocated:
+        raise InvariantViolation(
+            f"{_money(source.allocated, source.currency)} of this source is allocated; "
+            "what it received cannot be less."
+        )
+    if "restricted_to" in fields:
+        fields["restricted_to"] = sorted(set(fields["restricted_to"] or []))
+        if fields["restricted_to"]:
+            outside = sorted(
+                set(
+                    source.allocations.exclude(category__in=fields["restricted_to"]).values_list(
+                        "category", flat=True
+                    )
+                )
+            )
+            if outside:
+                raise InvariantViolation(
+                    "This source already funds categories the restriction would exclude: "
+                    + ", ".join(outside)
+                    + "."
+                )
+    for name, value in fields.items():
+        setattr(source, name, value)
+    source.save()
+    return source
+
+
+@transaction.atomic
+def allocation_create(
+    *, source: FundingSource, case: Case, category: str, amount: Decimal, created_by: User
+) -> Allocation:
+    source = lock_source(source)
+    case = lock_case(case.pk)
+    if case.status in ENDED_STATUSES:
+        raise InvariantViolation(f"Case {case.reference} is {case.status}; it takes no new money.")
+    if source.restricted_to and category not in source.restricted_to:
+        raise InvariantViolation(
+            f"This source is restricted to {', '.join(source.restricted_to)}; "
+            f"it cannot fund {category}."
+        )
+    check_window(source, timezone.localdate())
+    if amount > source.remaining:
+        raise InvariantViolation(
+            f"This source has {_money(source.remaining, source.currency)} left to allocate; "
+            f"{_money(amount, source.currency)} was asked for."
+        )
+    source.allocated += amount
+    source.save(update_fields=["allocated", "updated_at"])
+    return Allocation.objects.create(
+        source=source, case=case, category=category, amount=amount, created_by=created_by
+    )
+
+
+@transaction.atomic
+def allocation_close(*, allocation: Allocation, actor: User) -> Allocation:
+    """Close the allocation and give what it did not spend back to its source."""
+    source = lock_source(allocation.source)
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.status == Allocation.Status.CLOSED:
+        raise InvariantViolation("This allocation is closed already.")
+    if allocation.reserved:
+        outstanding = allocation.disbursements.filter(status__in=["requested", "approved"]).count()
+        raise InvariantViolation(
+            f"{outstanding} request(s) on this allocation are still open; pay, reject or "
+            "cancel them before closing it."
+        )
+    released = allocation.amount - allocation.spent
+    allocation.released = released
+    allocation.status = Allocation.Status.CLOSED
+    allocation.closed_by = actor
+    allocation.closed_at = timezone.now()
+    allocation.save()
+    source.allocated -= released
+    source.save(update_fields=["allocated", "updated_at"])
+    allocation.source = source
+    return allocation
