@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_people
 	$(PY) manage.py seed_demo_cases
+	$(PY) manage.py seed_demo_funds
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from cases.models import Case
 from cases.selectors import cases_visible_to
+from common.exceptions import NotFound
 from common.serializers import StrictInputMixin, TextField
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Allocation, Category, FundingSource
@@ -80,7 +81,8 @@ class SourceSerializer(StrictInputMixin, serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         currency = attrs.get("currency", getattr(self.instance, "currency", None))
-        check_precision(attrs.get("amount_received"), currency, "amount")
+        received = attrs.get("amount_received", getattr(self.instance, "amount_received", None))
+        check_precision(received, currency, "amount")
         start = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
         end = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
         if start and end and end < start:
@@ -223,7 +225,10 @@ class AllocationViewSet(
         return allocations
 
     def _replay(self, pk: Any) -> Allocation:
-        return self.get_queryset().get(pk=pk)
+        allocation = self.get_queryset().filter(pk=pk).first()
+        if allocation is None:  # out of the caller's scope since: as if it did not exist
+            raise NotFound()
+        return allocation
 
     def create(self, request: Request) -> Response:
         body = AllocationSerializer(data=request.data, context={"request": request})

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from accounts.second_factor import second_factor_verify
 from audit.events import record_access
+from common.exceptions import NotFound
 from common.serializers import StrictInputMixin, TextField
 from funds.api import MoneyField, query_filters
 from funds.idempotency import Outcome, run_idempotent
@@ -152,8 +153,6 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
         data = super().to_representation(item)
         data["amount"] = format_amount(item.amount, item.currency)
         data["allocation"] = str(item.allocation_id)
-        if item.exchange_rate is not None:
-            data["exchange_rate"] = RateField().to_representation(item.exchange_rate)
         shown = tuple(name for name in (*PAYMENT_SECRETS, *COMMENTS) if data[name] is not None)
         if shown:
             revealed[shown].append(item)
@@ -229,7 +228,9 @@ class DisbursementViewSet(
     def get_serializer_context(self) -> dict[str, Any]:
         if not hasattr(self, "_revealed"):
             self._revealed: dict[tuple[str, ...], list[Model]] = defaultdict(list)
-            self._payee_case_ids = payee_readable_case_ids(self.request.user)
+            user = getattr(self.request, "user", None)
+            signed_in = user is not None and user.is_authenticated
+            self._payee_case_ids = payee_readable_case_ids(user) if signed_in else set()
         return {
             **super().get_serializer_context(),
             "payee_case_ids": self._payee_case_ids,
@@ -240,7 +241,10 @@ class DisbursementViewSet(
         return Response(self.get_serializer(item).data, status=code)
 
     def _replay(self, pk: Any) -> Disbursement:
-        return disbursements_visible_to(self.request.user).get(pk=pk)
+        item = disbursements_visible_to(self.request.user).filter(pk=pk).first()
+        if item is None:  # out of the caller's scope since: as if it did not exist
+            raise NotFound()
+        return item
 
     def _step_up(self, code: str) -> None:
         if not second_factor_verify(user=self.request.user, code=code, totp_only=True):

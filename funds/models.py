@@ -294,7 +294,8 @@ class Approval(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """An `Idempotency-Key` a client sent with a POST that moved money, and what it did.
+    """An `Idempotency-Key` a client sent with a POST that moved money, and what it did (no
+    status yet: the request is still running).
 
     Only a keyed digest of the request is kept, never the body or the response (they hold
     payees in clear): a replay answers with the record the first request created, as it is now.
@@ -304,8 +305,8 @@ class IdempotencyRecord(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    object_id = models.UUIDField()
+    status_code = models.PositiveSmallIntegerField(null=True)
+    object_id = models.UUIDField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

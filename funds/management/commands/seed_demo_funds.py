@@ -1,0 +1,64 @@
+"""`manage.py seed_demo_funds`: a fictional donation, an allocation to the demo case and one
+request waiting for approval, for `make run` (development only; run `seed_demo`,
+`seed_demo_people` and `seed_demo_cases` first)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+from cases.models import Case
+from funds.models import FundingSource
+from funds.services.disbursements import Terms, disbursement_request
+from funds.services.sources import allocation_create, source_create
+
+
+class Command(BaseCommand):
+    help = "Record a fictional source, allocation and request for the demo case. Dev only."
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEV_MODE:
+            raise CommandError("Demo funds exist only in development mode (DJANGO_ENV).")
+        caseworker = User.objects.filter(username="demo-caseworker").first()
+        coordinator = User.objects.filter(username="demo-coordinator").first()
+        case = Case.objects.filter(created_by=caseworker).order_by("created_at").first()
+        if caseworker is None or coordinator is None or case is None:
+            raise CommandError("Run seed_demo, seed_demo_people and seed_demo_cases first.")
+        if FundingSource.objects.filter(name="Demo winter appeal").exists():
+            self.stdout.write("The demo funds already exist.")
+            return
+        source = source_create(
+            created_by=coordinator,
+            name="Demo winter appeal",
+            kind=FundingSource.Kind.DONATION_CAMPAIGN,
+            currency="EUR",
+            amount_received=Decimal("5000.00"),
+            received_on=datetime.date.today(),
+            restricted_to=["travel", "housing"],
+        )
+        allocation = allocation_create(
+            source=source,
+            case=case,
+            category="travel",
+            amount=Decimal("800.00"),
+            created_by=coordinator,
+        )
+        disbursement_request(
+            allocation=allocation,
+            requested_by=caseworker,
+            terms=Terms(
+                amount=Decimal("150.00"),
+                currency="EUR",
+                purpose="Fictional demo: bus tickets",
+                method="cash",
+                payee="Fictional demo payee",
+            ),
+        )
+        self.stdout.write(
+            f"Recorded the demo source, an allocation to {case.reference} and a request for "
+            "demo-coordinator to approve."
+        )
