@@ -1,7 +1,6 @@
 """Case list benchmark (PostgreSQL). Prints its figures; not part of the test suite.
 
     .venv/bin/python bench/cases_bench.py [--small 10000] [--large 100000] [--requests 300]
-                                          [--prototype]
 
 `GET /api/v1/cases/` as it is served (real knox token, every middleware, the access entries of
 the audit log, the primary person's name decrypted), at --small and at --large cases, both in
@@ -13,13 +12,17 @@ state the filling leaves in a process, weigh on both sizes alike:
 1. Server time per request (the time around the test client's get), p50 and p95, for a
    coordinator (sees every case) and for a caseworker assigned to --assigned cases (the scoped
    query joins the assignments): page 1 and a deep page at page_size=50, and page 1 filtered
-   by status=intake&risk_level=critical; the six variants alternate in rounds of ten.
+   by status=intake&risk_level=critical; the six variants alternate in rounds of ten. The list
+   pages by cursor, so a deep page (page 100 for the coordinator, the caseworker's last) is
+   reached as a client reaches it: by following `next` links from page 1, untimed, in each
+   measuring process; then the request for that cursor is timed.
    Target: p95 at --large <= 1.2x p95 at --small, for each. p95 is also shown without the
    requests that ran a full (generation 2) garbage collection: one in every dozen or so
    requests does, for tens of ms, whatever the number of cases.
 2. SQL queries per list request at page_size 10 and at page_size 100, for both. Target: equal.
-3. Where the time goes: SQL time per request by statement (count, page, prefetches, auth,
-   audit). For a variant over target: EXPLAIN ANALYZE of its count and page queries at --large.
+3. Where the time goes: SQL time per request by statement (page, prefetches, auth, audit; a
+   count, if one ever came back). For a variant over target: EXPLAIN ANALYZE of its page query
+   at --large.
 
 The cases: --real cases opened through the services (`person_create`, `case_create`,
 `case_transition`: data keys, members, assignments, audit entries), the rest bulk-inserted
@@ -30,18 +33,13 @@ caseworker assignment each, spread statuses, risk levels and times, 1% of the en
 erased. Bulk rows have no audit entries (the list does not read them). After each fill:
 VACUUM ANALYZE and CHECKPOINT.
 
---prototype also measures, at both sizes and taking turns with the rest, the list with the
-proposed fix in place: two indexes created in copies of the two scratch databases and, patched
-in the measuring processes only, a count that stops at 10,001 and the page's ids read before
-its rows. Nothing outside bench/ is changed.
-
 It creates (and at the end drops) its own databases, `safe_passage_cases_bench` (--database)
-and its `_small` snapshot (and `_small_proto`, `_large_proto` copies with --prototype),
-on the PostgreSQL server of BENCH_DATABASE_URL, else of DATABASE_URL (only its server: the
-database that names is never touched), else postgres://postgres@127.0.0.1:5432. The keys are
-fresh scratch keys made for these databases (and handed to the measuring processes in their
-environment); the checkout's `var/` keys are neither read nor changed. Nothing personal (all
-values are made up anyway) and no key is ever printed.
+and its `_small` snapshot, on the PostgreSQL server of BENCH_DATABASE_URL, else of
+DATABASE_URL (only its server: the database that names is never touched), else
+postgres://postgres@127.0.0.1:5432. The keys are fresh scratch keys made for these databases
+(and handed to the measuring processes in their environment); the checkout's `var/` keys are
+neither read nor changed. Nothing personal (all values are made up anyway) and no key is ever
+printed.
 """
 
 from __future__ import annotations
@@ -65,6 +63,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -418,7 +417,8 @@ class ListClient:
 
 
 def scenarios(measured, assigned: int) -> list[dict]:
-    """(who, what, query string, the cases it selects): the six timed variants."""
+    """(who, what, query string, the cases it selects): the six timed variants. A deep page's
+    query string is its cursor, found by `resolve_deep_pages`."""
     from cases.models import Case
 
     last = math.ceil(assigned / PAGE_SIZE)
@@ -431,7 +431,7 @@ def scenarios(measured, assigned: int) -> list[dict]:
             {
                 "who": who,
                 "what": f"page {deep}",
-                "query": f"page_size={PAGE_SIZE}&page={deep}",
+                "query": None,
                 "cases": cases,
                 "page": deep,
             },
@@ -445,26 +445,44 @@ def scenarios(measured, assigned: int) -> list[dict]:
     return rows
 
 
-def check_responses(
-    clients: dict, rows: list[dict], count_cap: int | None, expected_ids: dict | None
-) -> None:
-    """Every variant answers the right count and a full page of decrypted names; the page's
-    cases are remembered, so the prototype can be checked to answer the very same ones."""
+def resolve_deep_pages(clients: dict, rows: list[dict]) -> None:
+    """A deep page's query string: its cursor, from following `next` links from page 1 (with
+    page 1's query) as a client would. Untimed; the cases do not change meanwhile, so every
+    timed request for it reads the same page."""
+    for row in rows:
+        if row["query"] is not None:
+            continue
+        query = f"page_size={PAGE_SIZE}"
+        for _ in range(row["page"] - 1):
+            _, response = clients[row["who"]].get(query)
+            following = response.json()["next"]
+            if following is None:
+                sys.exit(f"{row['who']} {row['what']}: the list ends before that page")
+            query = urlsplit(following).query
+        row["query"] = query
+
+
+def check_responses(clients: dict, rows: list[dict]) -> None:
+    """Every variant answers no count, and exactly the cases that the list order (read
+    straight from the ORM, by offset) puts on that page, their names decrypted."""
+    from cases.api import CaseListPagination
+
     for row in rows:
         _, response = clients[row["who"]].get(row["query"])
         body = response.json()
         count = row["cases"].count()
-        shown = max(0, min(PAGE_SIZE, count - (row.get("page", 1) - 1) * PAGE_SIZE))
+        start = (row.get("page", 1) - 1) * PAGE_SIZE
+        ordered = row["cases"].order_by(*CaseListPagination.ordering)
+        expected = [str(pk) for pk in ordered.values_list("pk", flat=True)[start:][:PAGE_SIZE]]
+        if set(body) != {"next", "previous", "results"}:
+            sys.exit(f"{row['who']} {row['what']}: the answer is not a cursor page")
+        ids = [r["id"] for r in body["results"]]
+        if not expected or ids != expected:
+            sys.exit(f"{row['who']} {row['what']}: the page holds other cases than expected")
         named = [r for r in body["results"] if not r["erased"]]
-        answered = min(count, count_cap + 1) if count_cap else count
-        if body["count"] != answered or len(body["results"]) != shown:
-            sys.exit(f"{row['who']} {row['what']}: count or page length is wrong")
         if any(not r["primary_person_name"] or not r["summary"] for r in named):
             sys.exit(f"{row['who']} {row['what']}: a name or summary did not decrypt")
-        ids = [r["id"] for r in body["results"]]
-        if expected_ids and ids != expected_ids[key(row)]:
-            sys.exit(f"{row['who']} {row['what']}: the prototype answers other cases")
-        row["count"], row["ids"] = count, ids
+        row["count"] = count
 
 
 class FullCollections:
@@ -557,7 +575,6 @@ def count_queries(clients: dict) -> dict[str, dict[int, int]]:
 
 
 FIRST_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"(\w+)"')
-IDS_ONLY = re.compile(r'SELECT (?:DISTINCT )?"cases_case"\."id"(?: AS "\w+")? FROM ')
 
 
 def statement_label(sql: str) -> str:
@@ -565,8 +582,6 @@ def statement_label(sql: str) -> str:
     verb = text.split(None, 1)[0].upper()
     if text.upper().startswith("SELECT COUNT("):
         verb = "COUNT"
-    elif IDS_ONLY.match(text):
-        verb = "SELECT ids"
     match = FIRST_TABLE.search(sql)
     return f"{verb} {match.group(1)}" if match else verb
 
@@ -615,65 +630,6 @@ def explain(sql: str, params) -> list[str]:
         return [line for (line,) in cursor.fetchall()]
 
 
-# -- the prototype --------------------------------------------------------------------------------
-
-# The list's order with its tie-breaker, and the two filters together, each ending in the same
-# order: a page (and the ids of a deep page) is read straight off an index, no sort.
-PROTOTYPE_INDEXES = {
-    "bench_case_list_order": "(updated_at DESC, id)",
-    "bench_case_status_risk_order": "(status, risk_level, updated_at DESC, id)",
-}
-COUNT_CAP = 10_000
-
-
-def capped_paginator():
-    """A Django paginator that counts at most COUNT_CAP + 1 cases (the answer's `count` is
-    then COUNT_CAP + 1 when there are more): the count stops growing with the table."""
-    from django.core.paginator import Paginator
-    from django.utils.functional import cached_property
-
-    class CappedCountPaginator(Paginator):
-        @cached_property
-        def count(self) -> int:
-            return self.object_list.order_by()[: COUNT_CAP + 1].count()
-
-    return CappedCountPaginator
-
-
-def paginate_ids_first(self, queryset):
-    """Deferred join: the page's ids from a narrow query (an index-only scan with the index
-    above), then the joins, decryption keys and prefetches for those cases only, so rows
-    skipped by a deep page's OFFSET are never joined."""
-    ids = self.paginator.paginate_queryset(
-        queryset.values_list("pk", flat=True), self.request, view=self
-    )
-    if ids is None:
-        self._page = None
-        return None
-    found = {case.pk: case for case in queryset.order_by().filter(pk__in=ids)}
-    self._page = [found[pk] for pk in ids]
-    return self._page
-
-
-@contextlib.contextmanager
-def prototype_patches() -> Iterator[None]:
-    """The proposed code change, patched into this measuring process only."""
-    from cases.api import CaseViewSet
-    from common.pagination import PageNumberPagination
-
-    with (
-        mock.patch.object(PageNumberPagination, "django_paginator_class", capped_paginator()),
-        mock.patch.object(CaseViewSet, "paginate_queryset", paginate_ids_first),
-    ):
-        yield
-
-
-def create_prototype_indexes(server: str, database: str) -> None:
-    for name, columns in PROTOTYPE_INDEXES.items():
-        psql(server, f"CREATE INDEX {name} ON cases_case {columns}", database)
-    psql(server, "VACUUM ANALYZE cases_case", database)
-
-
 # -- one measurement, in a fresh process -----------------------------------------------------------
 
 
@@ -689,20 +645,20 @@ def child_main() -> None:
     users = {who: User.objects.get(pk=pk) for who, (pk, _) in job["users"].items()}
     clients = {who: ListClient(users[who], token) for who, (_, token) in job["users"].items()}
     rows = scenarios(users["caseworker"], job["assigned"])
-    with prototype_patches() if job["prototype"] else contextlib.nullcontext():
-        check_responses(clients, rows, COUNT_CAP if job["prototype"] else None, job["expected_ids"])
-        counts = count_queries(clients)
-        times = timed(clients, rows, job["requests"], job["warmup"])
-        split = sql_split(clients, rows, job["split_requests"]) if job["split_requests"] else {}
-        plans = {}
-        if job["explain"]:
-            for row in rows:
-                statements = split[key(row)]["statements"]
-                plans[key(row)] = {
-                    label: {"sql": statements[label][0], "plan": explain(*statements[label])}
-                    for label in ("COUNT cases_case", "SELECT ids cases_case", "SELECT cases_case")
-                    if label in statements
-                }
+    resolve_deep_pages(clients, rows)
+    check_responses(clients, rows)
+    counts = count_queries(clients)
+    times = timed(clients, rows, job["requests"], job["warmup"])
+    split = sql_split(clients, rows, job["split_requests"]) if job["split_requests"] else {}
+    plans = {}
+    if job["explain"]:
+        for row in rows:
+            statements = split[key(row)]["statements"]
+            plans[key(row)] = {
+                label: {"sql": statements[label][0], "plan": explain(*statements[label])}
+                for label in ("COUNT cases_case", "SELECT cases_case")
+                if label in statements
+            }
     for figures in split.values():
         figures.pop("statements")
     result = {
@@ -710,7 +666,6 @@ def child_main() -> None:
         "counts": counts,
         "split": split,
         "cases": {key(row): row["count"] for row in rows},
-        "ids": {key(row): row["ids"] for row in rows},
         "plans": plans,
     }
     print("RESULT " + json.dumps(result))
@@ -746,15 +701,12 @@ def measure_all(args, server: str, configs: list[dict], users: dict) -> dict:
         shift = chunk % len(configs)
         for config in configs[shift:] + configs[:shift]:
             last = chunk == args.chunks - 1
-            baseline = results.get(config["baseline"] or "", {})
             job = {
                 "users": users,
                 "assigned": args.assigned,
                 "requests": per_chunk,
                 "warmup": args.warmup,
                 "split_requests": args.split_requests if last else 0,
-                "prototype": bool(config["baseline"]),
-                "expected_ids": baseline.get("ids"),
                 "explain": last and config["size"] == "large",
             }
             figures = run_child(job, server, config["database"])
@@ -855,7 +807,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="per variant and chunk")
     parser.add_argument("--split-requests", type=int, default=30, help="requests for the split")
     parser.add_argument("--batch-size", type=int, default=2000, help="bulk insert batch")
-    parser.add_argument("--prototype", action="store_true", help="also measure the proposed fix")
     parser.add_argument("--database", default="safe_passage_cases_bench")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--seed", type=int, default=20240601)
@@ -869,8 +820,6 @@ def main() -> None:
 
     server = server_url()
     databases = [args.database, f"{args.database}_small"]
-    if args.prototype:
-        databases += [f"{args.database}_small_proto", f"{args.database}_large_proto"]
     setup_database(server, args.database, kek_id="bench-cases")
     rng = random.Random(args.seed)  # noqa: S311 (made-up cases, not keys)
     try:
@@ -929,22 +878,12 @@ def run(args, server: str, databases: list[str], rng: random.Random) -> None:
     )
     settle(server, args.database)
     configs = [
-        {"name": "small", "size": "small", "database": small_db, "baseline": None},
-        {"name": "large", "size": "large", "database": args.database, "baseline": None},
+        {"name": "small", "size": "small", "database": small_db},
+        {"name": "large", "size": "large", "database": args.database},
     ]
-    if args.prototype:
-        copy_database(server, small_db, databases[2])
-        copy_database(server, args.database, databases[3])
-        for name in databases[2:]:
-            create_prototype_indexes(server, name)
-            settle(server, name)
-        configs += [
-            {"name": "small proto", "size": "small", "database": databases[2], "baseline": "small"},
-            {"name": "large proto", "size": "large", "database": databases[3], "baseline": "large"},
-        ]
     for config in configs:
         cases = getattr(args, config["size"])
-        config["label"] = f"{cases:,} cases" + (", PROTOTYPE" if config["baseline"] else "")
+        config["label"] = f"{cases:,} cases"
 
     users = {
         who: [str(staff[name].pk), staff["tokens"][staff[name].pk]]
@@ -1005,23 +944,16 @@ def summary(args, results: dict) -> None:
         f"\n== p95 at {args.large:,} / p95 at {args.small:,} cases (target <= {FLAT_TARGET}); "
         "[95% bootstrap interval] =="
     )
-    print(
-        f"{'':30}{'all requests':>20}{'w/o full GC':>20}"
-        + (f"{'PROTOTYPE: all':>22}{'w/o full GC':>20}" if args.prototype else "")
-    )
-    pairs = [(small, large)]
-    if args.prototype:
-        pairs.append((results["small proto"], results["large proto"]))
+    print(f"{'':30}{'all requests':>20}{'w/o full GC':>20}")
     over = []
     for name in variants(small):
         line, figures = f"{name:30}", []
-        for before, after in pairs:
-            for without_gc in (False, True):
-                ratio, low, high = ratio_interval(
-                    before["times"][name], after["times"][name], without_gc, args.seed
-                )
-                figures.append((ratio, low, high))
-                line += f"{ratio:7.2f}x [{low:.2f}-{high:.2f}]"
+        for without_gc in (False, True):
+            ratio, low, high = ratio_interval(
+                small["times"][name], large["times"][name], without_gc, args.seed
+            )
+            figures.append((ratio, low, high))
+            line += f"{ratio:7.2f}x [{low:.2f}-{high:.2f}]"
         print(line)
         ratio, low, high = figures[0]
         noisy = " (interval spans the target)" if low <= FLAT_TARGET < high else ""
@@ -1055,41 +987,20 @@ def summary(args, results: dict) -> None:
                 all(a == b for a, b in pairs),
             )
         )
-    if args.prototype:
-        pairs = {
-            (counts[who][10], counts[who][100])
-            for size in ("small proto", "large proto")
-            for counts in results[size]["chunk_counts"]
-            for who in ("coordinator", "caseworker")
-        }
-        verdicts.append(
-            (
-                "queries, page_size 10 vs 100, PROTOTYPE",
-                " / ".join(f"{a} vs {b}" for a, b in sorted(pairs)),
-                None,
-            )
-        )
 
-    plans = [("", over, large)]
-    if args.prototype:
-        coordinator = [name for name in variants(small) if name.startswith("coordinator")]
-        plans.append((" PROTOTYPE:", coordinator, results["large proto"]))
-    for title, names, figures in plans:
-        shown: set[str] = set()
-        for name in names:
-            for label, plan in figures["plans"][name].items():
-                # Every count and page query of a variant over target; the prototype's
-                # count and ids queries (its rows query reads the page's 50 ids).
-                if (title and label == "SELECT cases_case") or plan["sql"] in shown:
-                    continue
-                if not shown:
-                    print(
-                        f"\n=={title} EXPLAIN (ANALYZE, BUFFERS) at {args.large:,} cases"
-                        + (" ==" if title else ", variants over target ==")
-                    )
-                shown.add(plan["sql"])
-                print(f"\n-- {name}: {label} --")
-                print("\n".join(plan["plan"]))
+    shown: set[str] = set()
+    for name in over:
+        for label, plan in large["plans"][name].items():
+            if plan["sql"] in shown:
+                continue
+            if not shown:
+                print(
+                    f"\n== EXPLAIN (ANALYZE, BUFFERS) at {args.large:,} cases, "
+                    "variants over target =="
+                )
+            shown.add(plan["sql"])
+            print(f"\n-- {name}: {label} --")
+            print("\n".join(plan["plan"]))
 
     print("\n== summary ==")
     for what, figure, met in verdicts:

@@ -31,13 +31,14 @@ from cases.models import (
 from cases.permissions import CanSteerCases, CanUseCases
 from cases.selectors import cases_visible_to
 from common.exceptions import InvariantViolation
+from common.pagination import CursorPagination
 from common.serializers import StrictInputMixin, TextField
 from people.models import Person
 from people.selectors import people_visible_to
 
 CASE_SECRETS = ("summary", "location", "safe_contact", "protection_concerns")
 PERSON_NAME_FIELDS = ["full_name", "preferred_name"]
-REFERENCE_PATTERN = re.compile(rf"^EV-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$")
+REFERENCE_PATTERN = re.compile(rf"^EV-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}\Z")
 
 
 def _person_problem(person: Person | None) -> str | None:
@@ -216,6 +217,12 @@ def _case_filters(request: Request) -> dict[str, Any]:
     return filters
 
 
+class CaseListPagination(CursorPagination):
+    # Newest change first, as the `case_list_order` index (and each filter's index) stores
+    # the cases: every page, the first and the ones after it, is read off that index.
+    ordering = ("-updated_at", "id")
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -237,6 +244,7 @@ class CaseViewSet(
 
     queryset = Case.objects.none()  # for the schema only; requests go through get_queryset
     http_method_names = ["get", "post", "patch", "head", "options"]
+    pagination_class = CaseListPagination
     access_logged_fields = CASE_SECRETS
 
     def get_permissions(self) -> list:
@@ -267,14 +275,8 @@ class CaseViewSet(
         return response
 
     def paginate_queryset(self, queryset: QuerySet[Case]) -> list[Case] | None:
-        # A deferred join: the page is chosen over the case ids alone (an index scan, however
-        # deep the page), then only its rows are joined to their keys and people. Paging the
-        # joined query walked every row before the offset through three joins.
-        ids = super().paginate_queryset(queryset.values_list("pk", flat=True))
-        if ids is None:
-            return None
-        rows = {case.pk: case for case in queryset.filter(pk__in=ids)}
-        self._page = [rows[pk] for pk in ids]
+        # Kept for list(): the people whose names the page shows are logged after serializing.
+        self._page = super().paginate_queryset(queryset)
         return self._page
 
     def create(self, request: Request) -> Response:

@@ -115,8 +115,8 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "id"]
-        # The list's order, alone and behind each filter, so any page's ids are read from an
-        # index (the list chooses the page over ids, then joins only that page).
+        # The list's order, alone and behind each filter, so every cursor page is read from
+        # an index (the list pages by cursor on this order: no offset, no count).
         indexes = [
             models.Index(fields=["-updated_at", "id"], name="case_list_order"),
             models.Index(fields=["status", "-updated_at", "id"], name="case_status_order"),

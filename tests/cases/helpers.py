@@ -58,6 +58,22 @@ def open_case(
     return response.json()
 
 
+def listed_cases(client: APIClient, **params: Any) -> list[dict[str, Any]]:
+    """Every case the list shows the client, page after page by its `next` links."""
+    rows: list[dict[str, Any]] = []
+    url: str | None = CASES_URL
+    for _ in range(100):  # a next link that leads back round would otherwise never end
+        if not url:
+            return rows
+        response = client.get(url, params)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        assert set(body) == {"next", "previous", "results"}
+        rows += body["results"]
+        url, params = body["next"], {}  # the link carries the filters and the page size
+    raise AssertionError("the next links did not end within 100 pages")
+
+
 def last_sequence() -> int:
     entry = LogEntry.objects.order_by("-sequence").first()
     return entry.sequence if entry else 0
