@@ -11,7 +11,7 @@ from rest_framework.request import Request
 
 from audit.context import set_actor
 
-_TOKEN_SHAPE = re.compile(rb"^[0-9a-f]{64}$")
+_TOKEN_SHAPE = re.compile(rb"^[0-9a-f]{64}\Z")
 
 
 class BearerTokenAuthentication(TokenAuthentication):

@@ -23,7 +23,7 @@ from common.errors import MESSAGES, json_error_response
 logger = logging.getLogger(__name__)
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
 _NO_STORE_PREFIXES = ("/api/", "/healthz", "/readyz")
 _HANDLED_BY_DJANGO = (Http404, PermissionDenied, SuspiciousOperation)
 _JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"

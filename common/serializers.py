@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}\Z")
 
 
 class StrictInputMixin:

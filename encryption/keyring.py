@@ -28,7 +28,7 @@ from django.core.signals import setting_changed
 from encryption.exceptions import MissingKey
 
 KEY_BYTES = 32
-KEK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+KEK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}\Z")
 # The blind-index key's sentinel is stored under this id, beside the KEKs' sentinels.
 INDEX_SENTINEL_ID = "blind-index"
 

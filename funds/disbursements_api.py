@@ -113,11 +113,23 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
             return attrs[name] if name in attrs else getattr(self.instance, name, None)
 
         currency = current("currency")
-        check_precision(attrs.get("amount"), currency, "amount")
+        check_precision(current("amount"), currency, "amount")
         allocation = attrs.get("allocation") or getattr(self.instance, "allocation", None)
         if allocation is None:
             return attrs
         source_currency = allocation.source.currency
+        switching = self.instance is not None and currency != self.instance.currency
+        if switching and currency != source_currency:
+            # The rate on file converts the old currency: a new one needs its own rate.
+            missing = {
+                name: [f"Changing the currency to {currency} needs its rate in the same body."]
+                for name in ("exchange_rate", "rate_source", "rate_date")
+                if not attrs.get(name)
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        if currency == source_currency and switching:
+            attrs.setdefault("exchange_rate", None)
         if currency == source_currency:
             if current("exchange_rate") is not None:
                 raise serializers.ValidationError(

@@ -29,8 +29,9 @@ RATE_DIGITS = 20
 RATE_PLACES = 10
 MAX_RATE = Decimal("1000000000")
 
-_AMOUNT_TEXT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,20})?$")
-_CURRENCY_TEXT = re.compile(r"^[A-Z]{3}$")
+# Matched whole (`fullmatch`: `$` would let a trailing newline through).
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,20})?")
+_CURRENCY_TEXT = re.compile(r"[A-Z]{3}")
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +45,7 @@ def currencies() -> frozenset[str]:
 
 
 def is_currency(code: Any) -> bool:
-    return isinstance(code, str) and bool(_CURRENCY_TEXT.match(code)) and code in currencies()
+    return isinstance(code, str) and bool(_CURRENCY_TEXT.fullmatch(code)) and code in currencies()
 
 
 def precision(currency: str) -> int:
@@ -68,7 +69,7 @@ def parse_amount(text: Any, currency: str | None) -> Decimal:
     """
     if not isinstance(text, str):
         raise ValueError('Write the amount as a decimal string, e.g. "1500.00".')
-    if not _AMOUNT_TEXT.match(text):
+    if not _AMOUNT_TEXT.fullmatch(text):
         raise ValueError('Write the amount as digits and an optional point, e.g. "1500.00".')
     amount = Decimal(text)
     if amount <= 0:
@@ -82,7 +83,7 @@ def parse_amount(text: Any, currency: str | None) -> Decimal:
 
 def parse_rate(text: Any) -> Decimal:
     """An exchange rate (units of the source's currency per unit paid) as a decimal string."""
-    if not isinstance(text, str) or not _AMOUNT_TEXT.match(text):
+    if not isinstance(text, str) or not _AMOUNT_TEXT.fullmatch(text):
         raise ValueError('Write the rate as a decimal string, e.g. "0.0102".')
     try:
         rate = Decimal(text)

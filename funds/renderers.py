@@ -12,12 +12,12 @@ from rest_framework.renderers import BaseRenderer
 # A cell starting with one of these is a formula to Excel and LibreOffice: a source named
 # `=HYPERLINK(...)` must stay text (OWASP's CSV injection advice: prefix a quote).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # an amount (a negative one too) stays a number
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # an amount (a negative one too) stays a number
 
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
 

@@ -147,16 +147,28 @@ def disbursement_update(*, disbursement: Disbursement, actor: User, **changes: A
         raise InvariantViolation("Only the person who made a request can change it.")
     old = Terms(**{name: getattr(disbursement, name) for name in Terms.__dataclass_fields__})
     new = Terms(**{**old.__dict__, **changes})
+    if new.currency == disbursement.source_currency:  # no conversion, so no rate to keep
+        new = Terms(**{**new.__dict__, "exchange_rate": None, "rate_source": "", "rate_date": None})
     if new == old:
         return disbursement
     amount_in_source = _in_source_currency(new, disbursement.source_currency)
     _reserve(allocation, amount_in_source, releasing=disbursement.amount_in_source_currency)
-    for name, value in new.__dict__.items():
-        setattr(disbursement, name, value)
+    changed = [name for name, value in new.__dict__.items() if getattr(old, name) != value]
+    for name in changed:
+        setattr(disbursement, name, getattr(new, name))
     disbursement.amount_in_source_currency = amount_in_source
     disbursement.status = Status.REQUESTED
     disbursement.approved_at = None
-    disbursement.save()
+    # Named fields only: the audit log then compares (and decrypts) just what changed.
+    disbursement.save(
+        update_fields=[
+            *changed,
+            "amount_in_source_currency",
+            "status",
+            "approved_at",
+            "updated_at",
+        ]
+    )
     now = timezone.now()
     for approval in disbursement.approvals.filter(voided_at__isnull=True):
         approval.voided_at = now
@@ -206,6 +218,11 @@ def disbursement_reject(
     allocation, disbursement = _lock(disbursement)
     _refuse_own(disbursement, approver, "reject")  # withdraw your own request with cancel
     _require_open(disbursement, "rejected")
+    # A coordinator may reject what they approved before (second thoughts, a fraud suspicion):
+    # their approval is voided, so each approver has one standing decision.
+    for approval in disbursement.approvals.filter(approver=approver, voided_at__isnull=True):
+        approval.voided_at = timezone.now()
+        approval.save(update_fields=["voided_at"])
     if not allocation.case.erased:  # an erased case's key is gone: nothing more is sealed
         Approval.objects.create(
             disbursement=disbursement,
@@ -237,7 +254,9 @@ def _close(
     disbursement.closed_by = actor
     disbursement.closed_at = timezone.now()
     disbursement.closing_reason = reason
-    disbursement.save()
+    disbursement.save(
+        update_fields=["status", "closed_by", "closed_at", "closing_reason", "updated_at"]
+    )
 
 
 @transaction.atomic
@@ -261,5 +280,14 @@ def disbursement_pay(
     disbursement.paid_at = timezone.now()
     disbursement.receipt_reference = receipt_reference
     disbursement.payment_comment = comment or None
-    disbursement.save()
+    disbursement.save(
+        update_fields=[
+            "status",
+            "paid_by",
+            "paid_at",
+            "receipt_reference",
+            "payment_comment",
+            "updated_at",
+        ]
+    )
     return disbursement
