@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -270,26 +270,29 @@ def test_an_auditors_reads_log_no_access_to_payee_or_receipt(world):
 # --- Clear reads are logged ------------------------------------------------------------------
 
 
+READS: dict[str, Callable[[APIClient, str], dict[str, Any]]] = {
+    "list": lambda client, item: all_listed(client, DISBURSEMENTS_URL)[item],
+    "retrieve": lambda client, item: ok(client.get(disbursement_url(item))),
+}
+
+
 @pytest.mark.parametrize("reader", ["coordinator", "caseworker"])
-def test_a_reader_in_scope_sees_payee_and_receipt_and_each_response_is_logged(world, reader):
+@pytest.mark.parametrize("read", list(READS))
+def test_a_reader_in_scope_sees_payee_and_receipt_and_each_response_is_logged(world, reader, read):
     client, who, money = world.clients[reader], world.user(reader), world.live
 
     for item, receipt, revealed in (
         (money.paid, money.receipt, PAYMENT_SECRETS),
         (money.open, None, {"payee"}),
     ):
-        for read in (
-            lambda: all_listed(client, DISBURSEMENTS_URL)[item],  # noqa: B023
-            lambda: ok(client.get(disbursement_url(item))),  # noqa: B023
-        ):
-            since = last_sequence()
-            shown = read()
+        since = last_sequence()
+        shown = READS[read](client, item)
 
-            assert (shown["payee"], shown["receipt_reference"]) == (money.payees[item], receipt)
-            named = access_fields(who, Disbursement, item, since)
-            assert len(named) == 1, named
-            assert revealed <= named[0]
-            assert named[0] <= {*PAYMENT_SECRETS, "payment_comment", "closing_reason"}
+        assert (shown["payee"], shown["receipt_reference"]) == (money.payees[item], receipt)
+        named = access_fields(who, Disbursement, item, since)
+        assert len(named) == 1, named
+        assert revealed <= named[0]
+        assert named[0] <= {*PAYMENT_SECRETS, "payment_comment", "closing_reason"}
 
 
 @pytest.mark.parametrize("reader", ["coordinator", "caseworker", "auditor"])
