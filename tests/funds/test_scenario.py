@@ -49,8 +49,12 @@ def test_helpline_call_to_audited_payment_and_erasure(
     case_id = case.json()["id"]
     need = client.post(
         case_url(case_id, "needs/"),
-        {"category": "travel", "description": "tickets out", "estimated_cost": "1500.00",
-         "currency": "EUR"},
+        {
+            "category": "travel",
+            "description": "tickets out",
+            "estimated_cost": "1500.00",
+            "currency": "EUR",
+        },
     )
     assert need.status_code == 201
 
