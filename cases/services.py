@@ -229,17 +229,19 @@ def case_erase(*, case: Case, actor: User) -> Case:
     key) and those of its people who are on no other case still open. Money records stay,
     pseudonymous, with the case reference."""
     case = _locked(case)
+    # Everyone ever on the household (people taken off it included), locked before deciding:
+    # a concurrent erasure of another case they share, or a household change adding them,
+    # waits here, and then sees this case erased. Locked before the first audited write, too:
+    # that write holds the audit chain's lock to the end, and a person being edited meanwhile
+    # (holding the person, wanting the chain) would deadlock with us.
+    member_ids = list(case.memberships.values_list("person_id", flat=True))
+    people = [person for person in _lock_people(member_ids) if not person.erased]
     for name in ("summary", "location", "safe_contact", "protection_concerns"):
         setattr(case, name, None)
     case.erased_at = timezone.now()
     case.save()
     data_key_destroy(data_key=case.data_key)
     record_event(action=Action.ERASED, instance=case, actor=actor)
-    # Everyone ever on the household (people taken off it included), locked before deciding:
-    # a concurrent erasure of another case they share, or a household change adding them,
-    # waits here, and then sees this case erased.
-    member_ids = list(case.memberships.values_list("person_id", flat=True))
-    people = [person for person in _lock_people(member_ids) if not person.erased]
     kept = set(
         CaseMember.objects.current()
         .filter(person_id__in=member_ids, case__erased_at__isnull=True)

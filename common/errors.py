@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -65,6 +66,15 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=exc.status_code,
             headers=exc.headers,
         )
+    if _is_concurrency_failure(exc):
+        return Response(
+            error_body(
+                409,
+                "concurrent_change",
+                "The request met a concurrent change and was not carried out; send it again.",
+            ),
+            status=409,
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(413, "too_large", "The request body is too large."), status=413)
     if isinstance(exc, SuspiciousOperation):
@@ -96,6 +106,18 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         code = codes if isinstance(codes, str) else exc.default_code
         body = error_body(exc.status_code, str(code), _message_of(exc.detail))
     return Response(body, status=exc.status_code, headers=headers)
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+# whole, nothing was done, and the same request may simply be sent again. Every other database
+# error stays a 500 (a broken database is not the client's problem to retry around).
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _is_concurrency_failure(exc: Exception) -> bool:
+    if not isinstance(exc, OperationalError):
+        return False
+    return getattr(exc.__cause__, "pgcode", None) in _RETRYABLE_SQLSTATES
 
 
 def _plain(detail: Any) -> Any:

@@ -4,9 +4,9 @@
 a stolen token alone moves no money. The code is checked outside the transaction that moves
 the money, so a wrong one is counted by django-otp's throttle even when the request fails.
 
-Payees and receipt references are shown in clear to coordinators and to the caseworkers of the
-case, masked to auditors; every response that shows one (or a comment) in clear writes an
-ACCESS entry for it before it leaves.
+Payees, receipt references and every comment or reason (free text sealed under the case's key)
+are shown in clear to coordinators and to the caseworkers of the case, masked to auditors;
+every response that shows one in clear writes an ACCESS entry for it before it leaves.
 """
 
 from __future__ import annotations
@@ -150,26 +150,30 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
         erased = item.allocation.case.erased
         readable = self.context["payee_case_ids"]
         in_clear = not erased and (readable is None or item.allocation.case_id in readable)
-        present = {name: item.__dict__.get(name) is not None for name in PAYMENT_SECRETS}
-        # Open only what will be shown: a masked payee is never decrypted, and an erased
+        sealed = (*PAYMENT_SECRETS, *COMMENTS)
+        present = {name: item.__dict__.get(name) is not None for name in sealed}
+        # Open only what will be shown: a masked value is never decrypted, and an erased
         # case's key is gone. The instance is a fresh read made for this response.
-        for name in (*PAYMENT_SECRETS, *COMMENTS):
-            if erased or (name in PAYMENT_SECRETS and not in_clear):
+        if not in_clear:
+            for name in sealed:
                 setattr(item, name, None)
         item.shown_approvals = list(item.approvals.all())
         for approval in item.shown_approvals:
-            if erased:
-                approval.comment = None
-            elif approval.comment is not None:
+            had_comment = approval.__dict__.get("comment") is not None
+            if not in_clear:
+                approval.comment = MASKED if had_comment and not erased else None
+            elif had_comment:
                 revealed[("comment",)].append(approval)
         data = super().to_representation(item)
         data["amount"] = format_amount(item.amount, item.currency)
         data["allocation"] = str(item.allocation_id)
-        shown = tuple(name for name in (*PAYMENT_SECRETS, *COMMENTS) if data[name] is not None)
+        shown = tuple(name for name in sealed if data[name] is not None)
         if shown:
             revealed[shown].append(item)
         if not erased and not in_clear:
-            data.update({name: MASKED for name in PAYMENT_SECRETS if present[name]})
+            # Free text sealed under the case's key is case data, whoever wrote it: those who
+            # may not read the payee (auditors) learn only that there is something there.
+            data.update({name: MASKED for name in sealed if present[name]})
         return data
 
 

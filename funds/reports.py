@@ -44,7 +44,7 @@ class Period:
         condition = Q()
         if self.start:
             condition &= Q(**{f"{field}__gte": self._moment(self.start)})
-        if self.end:
+        if self.end and self.end < datetime.date.max:  # the last day has no day after it
             condition &= Q(**{f"{field}__lt": self._moment(self.end + datetime.timedelta(days=1))})
         return condition
 

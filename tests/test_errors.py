@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 
 from accounts.api import MeView
@@ -29,6 +30,33 @@ def test_an_unexpected_exception_answers_the_json_500_shape(make_staff, client_f
     assert b"Ruslan" not in response.content
     assert b"Traceback" not in response.content
     assert response["X-Request-ID"]
+
+
+class _DatabaseCause(Exception):
+    def __init__(self, pgcode: str) -> None:
+        super().__init__("database said no")
+        self.pgcode = pgcode
+
+
+@pytest.mark.parametrize(
+    ("pgcode", "status"), [("40P01", 409), ("40001", 409), ("53300", 500), (None, 500)]
+)
+def test_a_deadlock_or_serialization_failure_is_a_retryable_409_and_nothing_else_is(
+    make_staff, client_for, monkeypatch, pgcode, status
+):
+    def collide(*args, **kwargs):
+        raise OperationalError("deadlock detected") from _DatabaseCause(pgcode)
+
+    monkeypatch.setattr(MeView, "get", collide)
+    client = client_for(make_staff())
+    client.raise_request_exception = False
+
+    response = client.get("/api/v1/auth/me/")
+
+    assert response.status_code == status
+    assert set(response.json()) == SHAPE
+    if status == 409:
+        assert response.json()["code"] == "concurrent_change"
 
 
 @pytest.mark.parametrize("debug", [False, True])

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from cases.models import ENDED_STATUSES
 from common.exceptions import InvariantViolation
 from funds.models import Allocation, Approval, Disbursement
 from funds.money import format_amount, to_currency
@@ -120,6 +121,8 @@ def disbursement_request(
     case = lock_case(allocation.case_id)
     if allocation.status != Allocation.Status.ACTIVE:
         raise InvariantViolation("This allocation is closed; ask for a new one.")
+    if case.status in ENDED_STATUSES:
+        raise InvariantViolation(f"Case {case.reference} is {case.status}; it takes no new money.")
     check_window(allocation.source, timezone.localdate())
     source_currency = allocation.source.currency
     amount_in_source = _in_source_currency(terms, source_currency)
@@ -216,6 +219,7 @@ def disbursement_reject(
     *, disbursement: Disbursement, approver: User, reason: str = ""
 ) -> Disbursement:
     allocation, disbursement = _lock(disbursement)
+    allocation.case = lock_case(allocation.case_id, erased_ok=True)
     _refuse_own(disbursement, approver, "reject")  # withdraw your own request with cancel
     _require_open(disbursement, "rejected")
     # A coordinator may reject what they approved before (second thoughts, a fraud suspicion):
@@ -240,6 +244,7 @@ def disbursement_cancel(
     *, disbursement: Disbursement, actor: User, reason: str = ""
 ) -> Disbursement:
     allocation, disbursement = _lock(disbursement)
+    allocation.case = lock_case(allocation.case_id, erased_ok=True)
     _require_open(disbursement, "cancelled")
     sealed = None if allocation.case.erased else (reason or None)
     _close(disbursement, allocation, Status.CANCELLED, actor, reason=sealed)

@@ -45,11 +45,12 @@ def lock_source(source: FundingSource) -> FundingSource:
     return FundingSource.objects.select_for_update().get(pk=source.pk)
 
 
-def lock_case(case_id: Any) -> Case:
+def lock_case(case_id: Any, *, erased_ok: bool = False) -> Case:
     """Lock the case against a concurrent erasure for the rest of the transaction, and refuse
-    money movements on an erased case (its key, which would seal the payee, is gone)."""
+    money movements on an erased case (its key, which would seal the payee, is gone) unless
+    `erased_ok` (releasing money needs no key)."""
     case = Case.objects.select_related("data_key").select_for_update(no_key=True).get(pk=case_id)
-    if case.erased:
+    if case.erased and not erased_ok:
         raise InvariantViolation(
             f"Case {case.reference} was erased; no new money can be committed or moved for it."
         )

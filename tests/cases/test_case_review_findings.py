@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -12,7 +14,7 @@ from cases.models import Case, CaseMember
 from cases.services import Member, case_create, case_erase, case_update
 from common.exceptions import InvariantViolation
 from people.models import Person
-from people.services import person_create, person_erase
+from people.services import person_create, person_erase, person_update
 from tests.cases.helpers import CASES_URL, a_case, case_url, open_case, record_person
 from tests.concurrency import run_at_once
 from tests.people.helpers import PEOPLE_URL, person_url
@@ -153,3 +155,31 @@ def test_an_erased_case_no_longer_says_who_was_on_it(make_staff, client_for):
     assert listed["primary_person"] is None
     assert listed["primary_person_name"] is None
     assert client.get(PEOPLE_URL).json()["count"] == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_erasing_a_case_while_its_person_is_edited_waits_instead_of_deadlocking(make_staff):
+    # The person edit holds the person's row and then needs the audit chain; the erasure must
+    # not hold the chain while it waits for the person (it did: a deadlock, answered as a 500).
+    lead = make_staff(Role.COORDINATOR).user
+    with transaction.atomic():
+        person = person_create(created_by=lead, full_name="Being Edited")
+        case = case_create(created_by=lead, primary_person=person, risk_level="high")
+    person_locked = threading.Event()
+
+    def edit() -> None:
+        with transaction.atomic():
+            locked = Person.objects.select_for_update().get(pk=person.pk)
+            person_locked.set()
+            time.sleep(0.5)  # long enough for the erasure to be queued behind this lock
+            person_update(person=locked, preferred_name="Edited")
+
+    def erase() -> None:
+        person_locked.wait()
+        case_erase(case=case, actor=lead)
+
+    run_at_once(edit, erase)
+
+    assert Case.objects.get(pk=case.pk).erased
+    assert Person.objects.get(pk=person.pk).erased
