@@ -1,29 +1,5 @@
-"""Staff and API clients the case tests share: a caseworker and a coordinator."""
+"""Staff and API clients the case tests share (see tests/staff_fixtures.py)."""
 
-from __future__ import annotations
+from tests.staff_fixtures import caseworker, client, coordinator, lead
 
-import pytest
-from rest_framework.test import APIClient
-
-from accounts.roles import Role
-from tests.conftest import Staff
-
-
-@pytest.fixture
-def caseworker(make_staff) -> Staff:
-    return make_staff(Role.CASEWORKER)
-
-
-@pytest.fixture
-def client(caseworker, client_for) -> APIClient:
-    return client_for(caseworker)
-
-
-@pytest.fixture
-def coordinator(make_staff) -> Staff:
-    return make_staff(Role.COORDINATOR)
-
-
-@pytest.fixture
-def lead(coordinator, client_for) -> APIClient:
-    return client_for(coordinator)
+__all__ = ["caseworker", "client", "coordinator", "lead"]

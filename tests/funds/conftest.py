@@ -1,32 +1,15 @@
-"""Staff and API clients the funds tests share."""
+"""Staff and API clients the funds tests share: those of tests/staff_fixtures.py, plus a second
+coordinator (four-eyes) and an auditor."""
 
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from tests.conftest import Staff
+from tests.staff_fixtures import caseworker, client, coordinator, lead
 
-
-@pytest.fixture
-def caseworker(make_staff) -> Staff:
-    return make_staff(Role.CASEWORKER)
-
-
-@pytest.fixture
-def client(caseworker, client_for) -> APIClient:
-    return client_for(caseworker)
-
-
-@pytest.fixture
-def coordinator(make_staff) -> Staff:
-    return make_staff(Role.COORDINATOR)
-
-
-@pytest.fixture
-def lead(coordinator, client_for) -> APIClient:
-    return client_for(coordinator)
+__all__ = ["auditor", "caseworker", "client", "coordinator", "lead", "second_coordinator"]
 
 
 @pytest.fixture
