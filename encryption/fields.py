@@ -21,6 +21,7 @@ through the blind indexes (`encryption.blind_index`).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 from typing import Any
@@ -240,6 +241,17 @@ class EncryptedField(models.BinaryField):
 
     def get_transform(self, lookup_name: str) -> Any:
         raise EncryptedLookupError(f"{self.label()} is encrypted and cannot be transformed.")
+
+    def audit_token(self, instance: models.Model) -> str | None:
+        """What the audit log compares to tell whether the value changed, without opening it:
+        a digest of the stored bytes, or a marker for a value assigned but not sealed yet. The
+        log records only *that* the field changed, never this token."""
+        raw = instance.__dict__.get(self.attname)
+        if raw is None:
+            return None
+        if isinstance(raw, Sealed):
+            return "sealed:" + hashlib.sha256(raw.blob).hexdigest()
+        return "assigned"
 
     def value_to_string(self, obj: models.Model) -> str:
         raise EncryptionError(f"{self.label()} is never serialised outside the API.")

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
 
 from audit.models import Action, LogEntry
 from audit.registry import REDACTED
+from encryption.fields import EncryptedField
+from encryption.services import data_key_destroy
 from people.models import Person
 from people.services import person_update
 from tests.dbdump import dump_database_text
@@ -110,3 +114,36 @@ def test_the_audit_entry_names_the_person_by_id_only(new_person):
     (entry,) = person_entries(person, Action.CREATE)
 
     assert entry.object_repr == f"Person {person.pk}"
+
+
+def test_the_audit_diff_never_opens_a_sealed_value(new_person, monkeypatch):
+    person = new_person(**FIRST)
+    stored = reloaded(person)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the audit diff opened a sealed value")
+
+    monkeypatch.setattr(EncryptedField, "open", refuse)
+    stored.notes = "a new note, sealed on save"
+    with transaction.atomic():
+        stored.save()  # every field compared: the sealed ones by their stored bytes
+
+    (entry,) = person_entries(person, Action.UPDATE)
+    assert entry.changes["notes"] == [REDACTED, REDACTED]
+    assert "full_name" not in entry.changes  # same stored bytes: unchanged, not mentioned
+
+
+def test_a_full_save_of_a_record_whose_key_was_destroyed_is_audited(new_person):
+    person = new_person(**FIRST)
+    stored = reloaded(person)
+    with transaction.atomic():
+        data_key_destroy(data_key=stored.data_key)
+    after = reloaded(person)
+
+    after.erased_at = timezone.now()
+    with transaction.atomic():
+        after.save()  # opening any sealed field would raise KeyDestroyed
+
+    (entry,) = person_entries(person, Action.UPDATE)
+    assert "erased_at" in entry.changes
+    assert "full_name" not in entry.changes
