@@ -7,6 +7,7 @@ after the replay: a replay that answers right but moves money again must fail he
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from rest_framework.response import Response
@@ -319,3 +321,18 @@ def test_an_expired_key_may_name_a_new_request(client, allocation_id):
         IdempotencyRecord.objects.get().object_id
         == Disbursement.objects.get(pk=other.json()["id"]).pk
     )
+
+
+def test_purging_forgets_only_expired_keys(make_staff):
+    user = make_staff(Role.COORDINATOR).user
+    old = IdempotencyRecord.objects.create(user=user, key="old", fingerprint="0" * 64)
+    fresh = IdempotencyRecord.objects.create(user=user, key="fresh", fingerprint="0" * 64)
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - settings.FUNDS_IDEMPOTENCY_TTL - timedelta(seconds=1)
+    )
+    out = io.StringIO()
+
+    call_command("purge_idempotency_keys", stdout=out)
+
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert "Forgot 1" in out.getvalue()
