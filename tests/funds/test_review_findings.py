@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from funds.models import Disbursement
 from tests.cases.helpers import open_case
@@ -39,3 +41,21 @@ def test_a_case_that_ended_takes_no_new_request_on_an_allocation_it_already_had(
     assert response.status_code == 409
     assert "rejected" in response.json()["message"]
     assert not Disbursement.objects.exists()
+
+
+def test_the_disbursement_list_costs_the_same_queries_for_few_or_many(
+    client, caseworker, lead, coordinator
+):
+    case = open_case(client)
+    allocation = allocate(lead, create_source(lead)["id"], case["id"])
+
+    def queries_for_listing(count: int) -> int:
+        while Disbursement.objects.count() < count:
+            item = client.post(DISBURSEMENTS_URL, a_request(allocation["id"], amount="10.00"))
+            assert item.status_code == 201
+        with CaptureQueriesContext(connection) as captured:
+            listed = lead.get(DISBURSEMENTS_URL, {"page_size": 50})
+        assert len(listed.json()["results"]) == count
+        return len(captured.captured_queries)
+
+    assert queries_for_listing(2) == queries_for_listing(8)
