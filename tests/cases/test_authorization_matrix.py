@@ -36,37 +36,35 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.services import staff_create, token_issue
+from accounts.services import token_issue
 from cases.models import Case, CaseMember
 from cases.services import case_create, case_transition, need_create, note_create
 from people.models import Person
 from people.services import person_create
+from tests.matrix import (
+    ACTORS,
+    ADMIN,
+    ANONYMOUS,
+    API,
+    AUDITOR,
+    COORDINATOR,
+    CW_ASSIGNED,
+    CW_UNASSIGNED,
+    MISSING,
+    NO_OBJECT,
+    OBJECTS,
+    OTHER,
+    OWN,
+    Expect,
+    send,
+    table_gaps,
+)
+from tests.matrix import everywhere as _everywhere
+from tests.matrix import new_staff as _staff
 from tests.people.helpers import a_person
-from tests.urlconf import SAMPLE_ID, url_paths
-
-API = "/api/v1/"
-METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
-
-CW_ASSIGNED = "caseworker_assigned"
-CW_UNASSIGNED = "caseworker_unassigned"
-COORDINATOR = "coordinator"
-AUDITOR = "auditor"
-ADMIN = "admin"
-ANONYMOUS = "anonymous"
-ACTORS = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN, ANONYMOUS)
-
-OWN, OTHER, MISSING = "own", "other", "missing"
-OBJECTS = (OWN, OTHER, MISSING)
-NO_OBJECT = "-"  # for a path with no id in it
-
-Expect = dict[str, dict[str, int]]  # actor -> object kind -> status
-
+from tests.urlconf import SAMPLE_ID
 
 # --- The expectation profiles ----------------------------------------------------------------
-
-
-def _everywhere(status: int) -> dict[str, int]:
-    return {kind: status for kind in (*OBJECTS, NO_OBJECT)}
 
 
 def _refused_roles(expect: dict[str, dict[str, int]]) -> Expect:
@@ -148,15 +146,6 @@ class World:
             if kind not in readable
             for marker in self.objects[kind].markers
         )
-
-
-def _staff(*roles: str) -> User:
-    user, _ = staff_create(
-        username=f"{roles[0]}-{secrets.token_hex(4)}",
-        roles=roles,
-        password=secrets.token_urlsafe(18),
-    )
-    return user
 
 
 def _case_with_items(caseworker: User, tag: str) -> Objects:
@@ -368,12 +357,6 @@ def path_for(template: str, ids: dict[str, str]) -> str:
     return API + template.format(**ids)
 
 
-def send(client: APIClient, method: str, path: str, body: Any = None):
-    if method in ("GET", "HEAD"):
-        return getattr(client, method.lower())(path)
-    return getattr(client, method.lower())(path, body, format="json")
-
-
 def request_row(world: World, row: Row, actor: str, kind: str):
     ids = world.ids(OWN if kind == NO_OBJECT else kind)
     body = row.body(world, actor, kind)
@@ -495,11 +478,9 @@ def _concrete(template: str) -> str:
 
 
 def test_the_table_covers_every_case_and_people_url_and_method():
-    routed = {path for _, path in url_paths() if path.startswith((f"{API}cases/", f"{API}people/"))}
     covered = {(_concrete(row.template), row.method) for row in TABLE}
 
-    missing = sorted((path, m) for path in routed for m in METHODS if (path, m) not in covered)
-    stale = sorted({path for path, _ in covered} - routed)
+    routed, missing, stale = table_gaps((f"{API}cases/", f"{API}people/"), covered)
     assert routed, "the URL enumeration found no case or people endpoint"
     assert not missing, f"paths and methods the table does not cover: {missing}"
     assert not stale, f"rows for paths the URL conf does not have: {stale}"

@@ -50,39 +50,39 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.services import staff_create, token_issue
+from accounts.services import token_issue
 from cases.services import case_create
 from funds.models import Allocation, Disbursement, FundingSource
 from funds.services.disbursements import Terms, disbursement_approve, disbursement_request
 from funds.services.sources import allocation_create, source_create
 from people.services import person_create
 from tests.funds.helpers import a_request, a_source
-from tests.urlconf import SAMPLE_ID, url_paths
+from tests.matrix import (
+    ACTORS,
+    ADMIN,
+    ANONYMOUS,
+    API,
+    AUDITOR,
+    COORDINATOR,
+    CW_ASSIGNED,
+    CW_UNASSIGNED,
+    MISSING,
+    NO_OBJECT,
+    OBJECTS,
+    OTHER,
+    OWN,
+    Expect,
+    send,
+    table_gaps,
+)
+from tests.matrix import everywhere as _everywhere
+from tests.matrix import new_staff as _staff
+from tests.urlconf import SAMPLE_ID
 
-API = "/api/v1/"
-METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
-
-CW_ASSIGNED = "caseworker_assigned"
-CW_UNASSIGNED = "caseworker_unassigned"
-COORDINATOR = "coordinator"
-AUDITOR = "auditor"
-ADMIN = "admin"
-ANONYMOUS = "anonymous"
-ACTORS = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN, ANONYMOUS)
 MONEY_ROLES = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR)
-
-OWN, OTHER, MISSING = "own", "other", "missing"
-OBJECTS = (OWN, OTHER, MISSING)
-NO_OBJECT = "-"  # for a row that names no object
-
-Expect = dict[str, dict[str, int]]  # actor -> object kind -> status
 
 
 # --- The expectation profiles ----------------------------------------------------------------
-
-
-def _everywhere(status: int) -> dict[str, int]:
-    return {kind: status for kind in (*OBJECTS, NO_OBJECT)}
 
 
 def _on(own: int, other: int, missing: int) -> dict[str, int]:
@@ -208,15 +208,6 @@ class World:
             if kind not in payees.get(actor, set()):
                 hidden.extend(self.objects[kind].payees)
         return tuple(hidden)
-
-
-def _staff(*roles: str) -> User:
-    user, _ = staff_create(
-        username=f"{roles[0]}-{secrets.token_hex(4)}",
-        roles=roles,
-        password=secrets.token_urlsafe(18),
-    )
-    return user
 
 
 def _terms(payee: str) -> Terms:
@@ -490,12 +481,6 @@ def path_for(row: Row, ids: dict[str, str]) -> str:
     return API + row.template.format(**ids) + row.query
 
 
-def send(client: APIClient, method: str, path: str, body: Any = None):
-    if method in ("GET", "HEAD"):
-        return getattr(client, method.lower())(path)
-    return getattr(client, method.lower())(path, body, format="json")
-
-
 def request_row(world: World, row: Row, actor: str, kind: str):
     ids = world.ids(OWN if kind == NO_OBJECT else kind)
     body = row.body(world, actor, kind)
@@ -661,11 +646,9 @@ def _concrete(template: str) -> str:
 
 
 def test_the_table_covers_every_funds_url_and_method():
-    routed = {path for _, path in url_paths() if path.startswith(f"{API}funds/")}
     covered = {(_concrete(row.template), row.method) for row in TABLE}
 
-    missing = sorted((path, m) for path in routed for m in METHODS if (path, m) not in covered)
-    stale = sorted({path for path, _ in covered} - routed)
+    routed, missing, stale = table_gaps((f"{API}funds/",), covered)
     assert routed, "the URL enumeration found no funds endpoint"
     assert not missing, f"paths and methods the table does not cover: {missing}"
     assert not stale, f"rows for paths the URL conf does not have: {stale}"
