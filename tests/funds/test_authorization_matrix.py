@@ -34,7 +34,6 @@ meets the same untouched objects (and an unused second factor) without rebuildin
 
 from __future__ import annotations
 
-import datetime
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,12 +50,10 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import token_issue
-from cases.services import case_create
 from funds.models import Allocation, Disbursement, FundingSource
-from funds.services.disbursements import Terms, disbursement_approve, disbursement_request
-from funds.services.sources import allocation_create, source_create
-from people.services import person_create
-from tests.funds.helpers import a_request, a_source
+from funds.services.disbursements import disbursement_approve, disbursement_request
+from funds.services.sources import allocation_create
+from tests.funds.helpers import a_request, a_source, funded_case, terms
 from tests.matrix import (
     ACTORS,
     ADMIN,
@@ -210,36 +207,11 @@ class World:
         return tuple(hidden)
 
 
-def _terms(payee: str) -> Terms:
-    return Terms(
-        amount=Decimal("120.00"),
-        currency="EUR",
-        purpose="Bus tickets to the border",
-        method="cash",
-        payee=payee,
-    )
-
-
 def _money_for_a_case(caseworker: User, coordinator: User, approver: User, tag: str) -> Objects:
     """A case opened by `caseworker` (so assigned to them), a source, two allocations to the
     case and three requests in the states the rows need, each payee a unique marker."""
-    person = person_create(created_by=caseworker, full_name=f"Person {tag}")
-    case = case_create(created_by=caseworker, primary_person=person, risk_level="high")
-    source = source_create(
-        created_by=coordinator,
-        name=f"Appeal {tag}",
-        kind="donation_campaign",
-        currency="EUR",
-        amount_received=Decimal("10000.00"),
-        received_on=datetime.date(2026, 11, 1),
-    )
-    allocation = allocation_create(
-        source=source,
-        case=case,
-        category="travel",
-        amount=Decimal("1000.00"),
-        created_by=coordinator,
-    )
+    case, allocation = funded_case(caseworker, coordinator, tag)
+    source = allocation.source
     spare = allocation_create(
         source=source,
         case=case,
@@ -249,14 +221,14 @@ def _money_for_a_case(caseworker: User, coordinator: User, approver: User, tag: 
     )
     payees = tuple(f"Payee {tag}-{name}-{secrets.token_hex(6)}" for name in ("r", "a", "m"))
     requested = disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=_terms(payees[0])
+        allocation=allocation, requested_by=caseworker, terms=terms(payees[0])
     )
     approved = disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=_terms(payees[1])
+        allocation=allocation, requested_by=caseworker, terms=terms(payees[1])
     )
     disbursement_approve(disbursement=approved, approver=approver)
     mine = disbursement_request(
-        allocation=allocation, requested_by=coordinator, terms=_terms(payees[2])
+        allocation=allocation, requested_by=coordinator, terms=terms(payees[2])
     )
     return Objects(
         *(str(x.pk) for x in (source, case, allocation, spare, requested, approved, mine)),

@@ -22,13 +22,11 @@ canary builds its own, through the API.
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -41,16 +39,13 @@ from accounts.roles import Role
 from accounts.services import staff_create, token_issue
 from audit.models import Action, LogEntry
 from cases.models import Case
-from cases.services import case_create, case_erase
+from cases.services import case_erase
 from funds.models import Allocation, Approval, Disbursement, FundingSource
 from funds.services.disbursements import (
-    Terms,
     disbursement_approve,
     disbursement_pay,
     disbursement_request,
 )
-from funds.services.sources import allocation_create, source_create
-from people.services import person_create
 from tests.cases.helpers import case_url, last_sequence, open_case
 from tests.conftest import Staff
 from tests.dbdump import dump_database_text
@@ -62,7 +57,9 @@ from tests.funds.helpers import (
     allocate,
     create_source,
     disbursement_url,
+    funded_case,
     request_money,
+    terms,
 )
 from tests.people.test_plaintext_canary import occurrences
 
@@ -150,55 +147,35 @@ def _client(user: User) -> APIClient:
     return client
 
 
-def _terms(amount: str, payee: str) -> Terms:
-    return Terms(
-        amount=Decimal(amount),
-        currency="EUR",
-        purpose="Bus tickets to the border",
-        method="money_transfer_service",
-        payee=payee,
-    )
-
-
 def _money(staff: dict[str, Staff], tag: str) -> Money:
     caseworker, coordinator = staff["caseworker"].user, staff["coordinator"].user
     approver = staff["approver"].user
-    person = person_create(created_by=caseworker, full_name=f"Person {tag}")
-    case = case_create(created_by=caseworker, primary_person=person, risk_level="high")
-    source = source_create(
-        created_by=coordinator,
-        name=f"Appeal {tag}",
-        kind="donation_campaign",
-        currency="EUR",
-        amount_received=Decimal("10000.00"),
-        received_on=datetime.date(2026, 11, 1),
-    )
-    allocation = allocation_create(
-        source=source,
-        case=case,
-        category="travel",
-        amount=Decimal("1000.00"),
-        created_by=coordinator,
-    )
+    case, allocation = funded_case(caseworker, coordinator, tag)
     secret = secrets.token_hex(6)
     payees = [f"Payee {tag} {name} {secret}" for name in ("paid", "open", "approved")]
     receipt, comment = f"WU-{tag}-{secret}", f"approval comment {tag} {secret}"
     paid = disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=_terms("120.00", payees[0])
+        allocation=allocation,
+        requested_by=caseworker,
+        terms=terms(payees[0], "120.00", "money_transfer_service"),
     )
     disbursement_approve(disbursement=paid, approver=approver, comment=comment)
     disbursement_pay(disbursement=paid, actor=coordinator, receipt_reference=receipt)
     opened = disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=_terms("80.00", payees[1])
+        allocation=allocation,
+        requested_by=caseworker,
+        terms=terms(payees[1], "80.00", "money_transfer_service"),
     )
     approved = disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=_terms("120.00", payees[2])
+        allocation=allocation,
+        requested_by=caseworker,
+        terms=terms(payees[2], "120.00", "money_transfer_service"),
     )
     disbursement_approve(disbursement=approved, approver=approver, comment="fine")
     ids = [str(item.pk) for item in (paid, opened, approved)]
     return Money(
         case=str(case.pk),
-        source=str(source.pk),
+        source=str(allocation.source_id),
         allocation=str(allocation.pk),
         paid=ids[0],
         open=ids[1],
