@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}\Z")
@@ -28,6 +30,23 @@ class StrictInputMixin:
                     errors["non_field_errors"] = ["The body names fields that do not exist."]
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class ScopedRecordField(serializers.UUIDField):
+    """A body field naming a record by id, resolved through the caller's scope: an id outside
+    it reads exactly like one that does not exist (`missing`), never "not yours"."""
+
+    def __init__(self, scope: Callable[[Any], QuerySet], missing: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scope = scope
+        self.missing = missing
+
+    def to_internal_value(self, data: Any) -> Any:
+        pk = super().to_internal_value(data)
+        record = self.scope(self.context["request"].user).filter(pk=pk).first()
+        if record is None:
+            raise serializers.ValidationError(self.missing)
+        return record
 
 
 class TextField(serializers.CharField):

@@ -20,10 +20,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases.models import Case
 from cases.selectors import cases_visible_to
 from common.exceptions import NotFound
-from common.serializers import StrictInputMixin, TextField
+from common.serializers import ScopedRecordField, StrictInputMixin, TextField
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Allocation, Category, FundingSource
 from funds.money import (
@@ -128,30 +127,10 @@ class SourceViewSet(
         return Response(SourceSerializer(source).data)
 
 
-class VisibleCaseField(serializers.UUIDField):
-    """A case id the caller may see; any other id reads as unknown."""
-
-    def to_internal_value(self, data: Any) -> Case:
-        pk = super().to_internal_value(data)
-        case = cases_visible_to(self.context["request"].user).filter(pk=pk).first()
-        if case is None:
-            raise serializers.ValidationError("No such case.")
-        return case
-
-
-class SourceRefField(serializers.UUIDField):
-    def to_internal_value(self, data: Any) -> FundingSource:
-        pk = super().to_internal_value(data)
-        source = sources_visible_to(self.context["request"].user).filter(pk=pk).first()
-        if source is None:
-            raise serializers.ValidationError("No such source.")
-        return source
-
-
 class AllocationSerializer(StrictInputMixin, serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
-    source = SourceRefField()
-    case = VisibleCaseField()
+    source = ScopedRecordField(sources_visible_to, "No such source.")
+    case = ScopedRecordField(cases_visible_to, "No such case.")
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     category = serializers.ChoiceField(choices=Category.choices)
     amount = AmountField()

@@ -25,10 +25,10 @@ from rest_framework.response import Response
 from accounts.second_factor import second_factor_verify
 from audit.events import record_access
 from common.exceptions import NotFound
-from common.serializers import StrictInputMixin, TextField
+from common.serializers import ScopedRecordField, StrictInputMixin, TextField
 from funds.api import MoneyField, query_filters
 from funds.idempotency import Outcome, run_idempotent
-from funds.models import Allocation, Approval, Category, Disbursement
+from funds.models import Approval, Category, Disbursement
 from funds.money import AmountField, CurrencyField, RateField, check_precision, format_amount
 from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
 from funds.selectors import (
@@ -45,15 +45,6 @@ PAYMENT_SECRETS = ("payee", "receipt_reference")
 COMMENTS = ("closing_reason", "payment_comment")
 
 
-class ActionableAllocationField(serializers.UUIDField):
-    def to_internal_value(self, data: Any) -> Allocation:
-        pk = super().to_internal_value(data)
-        allocation = allocations_actionable_by(self.context["request"].user).filter(pk=pk).first()
-        if allocation is None:
-            raise serializers.ValidationError("No such allocation.")
-        return allocation
-
-
 class ApprovalSerializer(serializers.Serializer):
     approver = serializers.CharField(source="approver.username")
     decision = serializers.CharField()
@@ -67,7 +58,7 @@ class ApprovalSerializer(serializers.Serializer):
 
 class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
-    allocation = ActionableAllocationField()
+    allocation = ScopedRecordField(allocations_actionable_by, "No such allocation.")
     case = serializers.UUIDField(source="allocation.case_id", read_only=True)
     case_reference = serializers.CharField(source="allocation.case.reference", read_only=True)
     category = serializers.CharField(source="allocation.category", read_only=True)

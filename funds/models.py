@@ -246,11 +246,6 @@ class Disbursement(models.Model):
     def __str__(self) -> str:
         return f"disbursement {self.id}"
 
-    @property
-    def reserves(self) -> bool:
-        """Whether the amount is still held on the allocation (requested or approved)."""
-        return self.status in (self.Status.REQUESTED, self.Status.APPROVED)
-
 
 class Approval(models.Model):
     """One coordinator's decision on a request. Approvals are voided, never deleted, when the

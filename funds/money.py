@@ -62,6 +62,11 @@ def to_currency(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
 
 
+def money_text(amount: Decimal, currency: str) -> str:
+    """For messages: `"1500.00 EUR"`."""
+    return f"{format_amount(amount, currency)} {currency}"
+
+
 def parse_amount(text: Any, currency: str | None) -> Decimal:
     """A positive amount written as a decimal string within `currency`'s precision.
 
@@ -119,9 +124,8 @@ DECIMAL_STRING = {"type": "string", "format": "decimal", "example": "1500.00"}
 
 @extend_schema_field(DECIMAL_STRING)
 class AmountField(serializers.Field):
-    """A decimal string checked against the currency named by `currency_from` (a sibling field
-    of the same body, or the instance's); the currency's precision is checked in `validate`
-    of the serializer when the currency is only known there."""
+    """A positive decimal string (see `parse_amount`). Its currency's precision is checked by
+    the serializer's `validate` (`check_precision`), where the currency is known."""
 
     def to_internal_value(self, data: Any) -> Decimal:
         try:

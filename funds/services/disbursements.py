@@ -22,7 +22,7 @@ from accounts.models import User
 from cases.models import ENDED_STATUSES
 from common.exceptions import InvariantViolation
 from funds.models import Allocation, Approval, Disbursement
-from funds.money import format_amount, to_currency
+from funds.money import money_text, to_currency
 from funds.services.sources import check_window, lock_case
 
 Status = Disbursement.Status
@@ -52,10 +52,6 @@ def dual_approval_threshold(currency: str) -> Decimal:
 def approvals_required(disbursement: Disbursement) -> int:
     threshold = dual_approval_threshold(disbursement.source_currency)
     return 2 if disbursement.amount_in_source_currency > threshold else 1
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
 
 
 def _in_source_currency(terms: Terms, source_currency: str) -> Decimal:
@@ -94,8 +90,8 @@ def _reserve(allocation: Allocation, amount: Decimal, *, releasing: Decimal = De
     if amount > available:
         currency = allocation.source.currency
         raise InvariantViolation(
-            f"This allocation has {_money(available, currency)} left; "
-            f"{_money(amount, currency)} was asked for."
+            f"This allocation has {money_text(available, currency)} left; "
+            f"{money_text(amount, currency)} was asked for."
         )
     allocation.reserved += amount - releasing
     allocation.save(update_fields=["reserved", "updated_at"])
@@ -162,7 +158,7 @@ def disbursement_update(*, disbursement: Disbursement, actor: User, **changes: A
     disbursement.amount_in_source_currency = amount_in_source
     disbursement.status = Status.REQUESTED
     disbursement.approved_at = None
-    # Named fields only: the audit log then compares (and decrypts) just what changed.
+    # Named fields only: the UPDATE and the audit log's comparison cover just what changed.
     disbursement.save(
         update_fields=[
             *changed,

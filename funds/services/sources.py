@@ -19,7 +19,7 @@ from accounts.models import User
 from cases.models import ENDED_STATUSES, Case
 from common.exceptions import InvariantViolation
 from funds.models import Allocation, FundingSource
-from funds.money import format_amount
+from funds.money import money_text
 
 SOURCE_FIELDS = frozenset(
     {
@@ -35,10 +35,6 @@ SOURCE_FIELDS = frozenset(
         "notes",
     }
 )
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
 
 
 def lock_source(source: FundingSource) -> FundingSource:
@@ -85,7 +81,7 @@ def source_update(*, source: FundingSource, **fields: Any) -> FundingSource:
     received = fields.get("amount_received", source.amount_received)
     if received < source.allocated:
         raise InvariantViolation(
-            f"{_money(source.allocated, source.currency)} of this source is allocated; "
+            f"{money_text(source.allocated, source.currency)} of this source is allocated; "
             "what it received cannot be less."
         )
     if "restricted_to" in fields:
@@ -126,8 +122,8 @@ def allocation_create(
     check_window(source, timezone.localdate())
     if amount > source.remaining:
         raise InvariantViolation(
-            f"This source has {_money(source.remaining, source.currency)} left to allocate; "
-            f"{_money(amount, source.currency)} was asked for."
+            f"This source has {money_text(source.remaining, source.currency)} left to allocate; "
+            f"{money_text(amount, source.currency)} was asked for."
         )
     source.allocated += amount
     source.save(update_fields=["allocated", "updated_at"])

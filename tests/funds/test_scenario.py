@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import Action, LogEntry
+from encryption.exceptions import KeyDestroyed
 from funds.models import Disbursement
 from tests.cases.helpers import CASES_URL, a_case, case_url
 from tests.funds.helpers import (
@@ -136,7 +137,7 @@ def test_helpline_call_to_audited_payment_and_erasure(
     assert shown["amount"] == "1500.00"
     assert shown["case_reference"] == case.json()["reference"]
     stored = Disbursement.objects.get(pk=item["id"])
-    with pytest.raises(Exception, match="destroyed"):
+    with pytest.raises(KeyDestroyed):
         _ = stored.payee
     allocations = lead.get(ALLOCATIONS_URL, {"case": case_id}).json()["results"]
     assert [a["spent"] for a in allocations] == ["1500.00"]
