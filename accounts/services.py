@@ -20,6 +20,7 @@ from accounts.lockout import LOCKOUT_MESSAGE
 from accounts.models import User, normalize_username
 from accounts.roles import Role
 from accounts.second_factor import Enrolment, second_factor_enrol, second_factor_verify
+from accounts.signals import staff_rights_reduced
 from audit.context import audit_context
 from audit.events import record_event
 from audit.models import Action
@@ -158,6 +159,13 @@ def _lock_admin_membership() -> None:
     Group.objects.select_for_update().get(name=Role.ADMIN)
 
 
+def _lock_staff_row(user: User) -> User:
+    """Lock the staff member's row exclusively before a right is taken away: anything that
+    acts on the strength of that right (an approval, a payment) holds the same row with a
+    shared lock, so it either finishes first or sees the right gone."""
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
 def _ensure_another_admin_remains(user: User) -> None:
     admins = User.objects.filter(is_active=True, groups__name=Role.ADMIN)
     if user.has_role(Role.ADMIN) and not admins.exclude(pk=user.pk).exists():
@@ -187,8 +195,14 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
     if Role.ADMIN not in chosen:
         _lock_admin_membership()
         _ensure_another_admin_remains(user)
+    user = _lock_staff_row(user)
+    removed = sorted(user.roles - set(chosen))
     user.groups.set(Group.objects.filter(name__in=chosen))
     user._roles = None
+    if removed:
+        staff_rights_reduced.send(
+            sender=User, user=user, reason="roles_removed", roles_removed=removed
+        )
     return user
 
 
@@ -196,11 +210,12 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
 def staff_deactivate(*, user: User) -> User:
     """The panic button: the account stops working and every token it holds dies now."""
     _lock_admin_membership()
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _lock_staff_row(user)
     if user.is_active:
         _ensure_another_admin_remains(user)
         user.is_active = False
         user.save(update_fields=["is_active"])
+        staff_rights_reduced.send(sender=User, user=user, reason="deactivated", roles_removed=[])
     tokens_revoke_all(user=user, reason="deactivated")
     return user
 
@@ -218,6 +233,10 @@ def staff_reactivate(*, user: User) -> User:
 def second_factor_reset(*, user: User) -> Enrolment:
     """A lost or seized authenticator: new TOTP secret, new backup codes, and every token the
     old device may have helped obtain is revoked."""
+    user = _lock_staff_row(user)
     enrolment = second_factor_enrol(user=user)
+    staff_rights_reduced.send(
+        sender=User, user=user, reason="second_factor_reset", roles_removed=[]
+    )
     tokens_revoke_all(user=user, reason="second factor reset")
     return enrolment

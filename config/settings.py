@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "common.middleware.ApiResponseMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,9 +193,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# English and Russian: the language follows Accept-Language (and, on the web pages, the
+# switch every page offers). Messages live in `locale/`, compiled catalogues committed.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
