@@ -127,10 +127,12 @@ def token_issue(*, user: User) -> IssuedToken:
 
 
 @transaction.atomic
-def token_revoke(*, token: AuthToken) -> None:
+def token_revoke(*, token: AuthToken, reason: str = "logout") -> None:
+    """End one token. `reason` is a short code for the audit entry: "logout", or the web
+    interface's "quick exit" and "idle timeout"."""
     token.delete()
     record_event(
-        action=Action.TOKEN_REVOKED, instance=token.user, data={"count": 1, "reason": "logout"}
+        action=Action.TOKEN_REVOKED, instance=token.user, data={"count": 1, "reason": reason}
     )
 
 

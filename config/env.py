@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -115,3 +116,18 @@ def env_decimal_map(name: str) -> dict[str, Decimal]:
             raise ImproperlyConfigured(f"{name} names {code} twice.")
         result[code] = Decimal(amount.strip())
     return result
+
+
+def env_url(name: str) -> str | None:
+    """An absolute `https://` (or `http://`) address with a host, or None when unset."""
+    value = env_str(name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in {"https", "http"}
+        or not parts.hostname
+        or any(c.isspace() for c in value)
+    ):
+        raise ImproperlyConfigured(f"{name} must be an absolute https:// address, not {value!r}.")
+    return value

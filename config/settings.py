@@ -18,10 +18,12 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -34,6 +36,7 @@ from config.env import (
     env_rate,
     env_required,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -83,6 +86,7 @@ else:
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
@@ -101,20 +105,28 @@ INSTALLED_APPS = [
     "people",
     "cases",
     "funds",
+    "web",
+    "csp",
 ]
 
-# No sessions: the API authenticates every request with a bearer token, so there is no cookie a
-# browser could send on a victim's behalf. The CSRF middleware stays as a guard for any
-# cookie-based view added later (DRF's token views are exempt by design).
+# The API authenticates every request with a bearer token and never reads a session or a cookie.
+# The web pages (web/) use database sessions, each bound to a token of the same login service;
+# web.middleware.WebSessionMiddleware checks that token on every page request and never touches
+# /api/. CSRF protects every cookie-authenticated POST (DRF's token views are exempt by design).
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "web.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "common.middleware.ApiResponseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.NoStoreMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "web.middleware.WebSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -130,7 +142,14 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.template.context_processors.i18n",
+                "web.context_processors.page_frame",
+            ]
+        },
     },
 ]
 
@@ -223,6 +242,7 @@ SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEV_MODE
 CSRF_COOKIE_SECURE = not DEV_MODE
+LANGUAGE_COOKIE_SECURE = not DEV_MODE
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
@@ -267,6 +287,58 @@ REST_KNOX = {
 }
 
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Safe Passage")
+
+# --- Web interface --------------------------------------------------------------------------
+# A page request after this much inactivity ends the session (and its token); the token's own
+# expiry (TOKEN_TTL_HOURS) is the absolute limit.
+UI_IDLE_TIMEOUT = timedelta(minutes=env_int("UI_IDLE_MINUTES", 15, minimum=1))
+# Where quick exit lands; unset: a built-in neutral page that names nothing of this product.
+UI_QUICK_EXIT_URL = env_url("UI_QUICK_EXIT_URL")
+# A Server-Timing header (time in the app and the database, query count) on every response;
+# for measurements only: it tells any client how long the server worked.
+UI_SERVER_TIMING = env_bool("UI_SERVER_TIMING", default=False)
+LOGIN_URL = "web:login"
+
+# Sessions live in the database, never the cache (a cache that loses or fails open must not
+# keep a revoked session alive). Cookies: HttpOnly, SameSite=Strict, and in production Secure
+# with the __Host- prefix (no Domain, Path=/, HTTPS only: no subdomain can set or read them).
+# The session cookie dies with the browser; the server ends the session first on idleness,
+# on the bound token's end, or on logout and quick exit.
+_COOKIE_PREFIX = "" if DEV_MODE else "__Host-"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}sp_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = int(TOKEN_TTL.total_seconds())
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}sp_csrf"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_AGE = None  # dies with the browser, like the session
+CSRF_COOKIE_SAMESITE = "Strict"
+CSRF_FAILURE_VIEW = "web.views.csrf_failure"
+LANGUAGE_COOKIE_NAME = f"{_COOKIE_PREFIX}sp_language"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Strict"
+
+# Pages load scripts, styles and images from this site only, and nothing inline; forms post
+# here only (and to the quick-exit address, which a quick exit's redirect must reach). The
+# API keeps its own, stricter policy (common.middleware) and the Swagger UI page its own.
+_FORM_ACTION = [SELF]
+if UI_QUICK_EXIT_URL:
+    _exit = urlsplit(UI_QUICK_EXIT_URL)
+    _FORM_ACTION.append(f"{_exit.scheme}://{_exit.netloc}")
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "form-action": _FORM_ACTION,
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    },
+}
 
 # Lockout: the account and the client address are each locked after this many failures.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)

@@ -1,4 +1,5 @@
-"""URLs. Everything under /api/v1/ requires a bearer token except login, schema and docs."""
+"""URLs. Everything under /api/v1/ requires a bearer token except login, schema and docs; the
+web interface (web/urls.py) is at `/`, signed in by session."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -25,9 +26,11 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
+    path("", include("web.urls")),
 ]
 
-handler400 = "common.errors.handler400"
-handler403 = "common.errors.handler403"
-handler404 = "common.errors.handler404"
-handler500 = "common.errors.handler500"
+# HTML for pages, the API's JSON shape for /api/ and the probes (web/errors.py).
+handler400 = "web.errors.handler400"
+handler403 = "web.errors.handler403"
+handler404 = "web.errors.handler404"
+handler500 = "web.errors.handler500"

@@ -1,0 +1,23 @@
+"""The web interface's addresses, mounted at `/`. Ids only in paths; never personal data."""
+
+from django.urls import path
+from django.views.i18n import set_language
+
+from web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.sign_in, name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    path("exit/", views.quick_exit, name="exit"),
+    path("recipe/", views.neutral, name="neutral"),
+    path("language/", set_language, name="language"),
+    path("account/", views.account, name="account"),
+    path("cases/", views.placeholder("cases"), name="cases"),
+    path("funds/", views.placeholder("funds"), name="funds"),
+    path("reports/", views.placeholder("reports"), name="reports"),
+    path("audit/", views.placeholder("audit"), name="audit"),
+    path("staff/", views.placeholder("staff"), name="staff"),
+]
