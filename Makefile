@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint messages screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,25 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Extract every translatable string into locale/*/LC_MESSAGES/django.po (needs GNU gettext's
+# xgettext; skipped with a plain message without it), then compile the catalogues with Babel,
+# so `make run` needs no system gettext. The compiled .mo files are committed.
+messages: $(STAMP)
+	@if command -v xgettext >/dev/null 2>&1; then \
+		$(PY) manage.py makemessages --locale ru --add-location file --no-obsolete \
+			--ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'staticfiles/*'; \
+	else \
+		echo "GNU gettext (xgettext) is not installed: catalogues not re-extracted, only compiled."; \
+	fi
+	$(VENV)/bin/pybabel compile --directory locale --domain django --statistics
+
+# Run the browser tests (they save a screenshot of every page under var/screenshots/) and copy
+# the screenshots into docs/screenshots/ for the README.
+screenshots: $(STAMP)
+	$(PY) -m pytest -m browser -q tests/web
+	mkdir -p docs/screenshots
+	cp var/screenshots/*.png docs/screenshots/
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

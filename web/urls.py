@@ -1,6 +1,7 @@
 """The web interface's addresses, mounted at `/`. Ids only in paths; never personal data."""
 
 from django.urls import path
+from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from web import views
@@ -13,7 +14,8 @@ urlpatterns = [
     path("logout/", views.sign_out, name="logout"),
     path("exit/", views.quick_exit, name="exit"),
     path("recipe/", views.neutral, name="neutral"),
-    path("language/", set_language, name="language"),
+    # Django's own switch; POST only (with CSRF), so a link cannot change anyone's language.
+    path("language/", require_POST(set_language), name="language"),
     path("account/", views.account, name="account"),
     path("cases/", views.placeholder("cases"), name="cases"),
     path("funds/", views.placeholder("funds"), name="funds"),
