@@ -156,7 +156,8 @@ def test_session_cookies_are_httponly_strict_and_die_with_the_browser(make_staff
         cookie = response.cookies[name]
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Strict"
-        assert not cookie["max-age"] and not cookie["expires"]
+        assert not cookie["max-age"]
+        assert not cookie["expires"]
         assert cookie["path"] == "/"
         assert not cookie["domain"]
 

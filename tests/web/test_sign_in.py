@@ -30,9 +30,7 @@ GENERIC_FAILURE = "Sign-in failed: the username, password or code is not valid."
         ([Role.AUDITOR, Role.ADMIN], "/reports/"),
     ],
 )
-def test_a_totp_code_signs_in_and_home_sends_each_role_to_its_main_page(
-    make_staff, roles, landing
-):
+def test_a_totp_code_signs_in_and_home_sends_each_role_to_its_main_page(make_staff, roles, landing):
     staff = make_staff(*roles)
     client = Client()
 
@@ -141,7 +139,8 @@ def test_signing_in_replaces_a_planted_session_and_the_csrf_secret(make_staff):
     response = sign_in_through_the_form(client, staff)
 
     session_key = response.cookies[settings.SESSION_COOKIE_NAME].value
-    assert session_key and session_key != planted
+    assert session_key
+    assert session_key != planted
     assert response.cookies[settings.CSRF_COOKIE_NAME].value != csrf_before
     assert Session.objects.filter(session_key=session_key).exists()
 
