@@ -114,3 +114,32 @@ def client_for() -> Callable[[Staff | User], APIClient]:
         return client
 
     return make
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests need Debian's Chromium and chromedriver; without them they are not run,
+    and the summary says so in a plain line (never a silent pass)."""
+    from tests.web.browser.support import missing_tools
+
+    missing = missing_tools()
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    config._browser_tests = (len(browser_items), missing)
+    if missing:
+        reason = f"not installed: {', '.join(missing)}"
+        for item in browser_items:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from tests.web.browser.support import FIGURES
+
+    count, missing = getattr(config, "_browser_tests", (0, []))
+    if count and missing:
+        terminalreporter.write_line(
+            f"Browser tests NOT run ({count}): {', '.join(missing)} missing; "
+            "install them with: apt-get install chromium chromium-driver"
+        )
+    if FIGURES:
+        terminalreporter.section("web pages: weight on a first visit, server time, queries")
+        for figures in FIGURES:
+            terminalreporter.write_line(figures.line())

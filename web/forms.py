@@ -29,7 +29,7 @@ class SignInForm(SafeForm):
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "autofocus": True}),
+        widget=forms.TextInput(attrs={"autocapitalize": "none"}),
     )
     password = forms.CharField(
         label=_("Password"),

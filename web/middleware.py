@@ -5,7 +5,8 @@ server timings.
   request outside `/api/`, sets `request.user` (anonymous when there is none or it has just
   ended) and names the audit actor. `/api/` is never looked at: the API stays bearer-only.
 - NoStoreMiddleware: `Cache-Control: no-store` on every page, so a seized laptop's browser
-  cache holds no page. Static files (served earlier by WhiteNoise) stay cacheable.
+  cache holds no page, and `Referrer-Policy: same-origin`. Static files (served earlier by
+  WhiteNoise) stay cacheable.
 - ServerTimingMiddleware: with `UI_SERVER_TIMING` on, `Server-Timing: app;dur=..,
   db;dur=..;desc="N queries"` on every response, for the browser tests' measurements.
 """
@@ -50,6 +51,10 @@ class WebSessionMiddleware:
 
 
 class NoStoreMiddleware:
+    """Also sets the pages' referrer policy to `same-origin`: under the site-wide
+    `no-referrer` a browser sends `Origin: null` with every form, which CSRF protection must
+    refuse; `same-origin` still sends nothing to any other site."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -57,6 +62,7 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if is_web_request(request):
             response["Cache-Control"] = "no-store"
+            response["Referrer-Policy"] = "same-origin"
         return response
 
 

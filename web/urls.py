@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", views.sign_out, name="logout"),
     path("exit/", views.quick_exit, name="exit"),
     path("recipe/", views.neutral, name="neutral"),
+    path("favicon.ico", views.no_icon, name="no-icon"),
     # Django's own switch; POST only (with CSRF), so a link cannot change anyone's language.
     path("language/", require_POST(set_language), name="language"),
     path("account/", views.account, name="account"),

@@ -140,6 +140,13 @@ def neutral(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+def no_icon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own. None is offered: an icon would be kept in
+    the browser's history database, a trace of this site on a seized laptop."""
+    return HttpResponse(status=204)
+
+
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return sign_in_redirect(request)

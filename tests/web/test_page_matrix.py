@@ -86,6 +86,7 @@ TABLE: dict[str, dict[str, Expect]] = {
     "/logout/": only(("POST",), 302),
     "/exit/": only(("POST",), 302),
     "/recipe/": only(SAFE, 200),
+    "/favicon.ico": only(SAFE, 204),
     "/language/": only(("POST",), 302),
     "/account/": page(SIGNED_IN),
     "/cases/": page((*CASEWORKERS, COORDINATOR)),
