@@ -19,6 +19,9 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo_people
 	$(PY) manage.py seed_demo_cases
 	$(PY) manage.py seed_demo_funds
+	@echo ""
+	@echo "Web interface: http://127.0.0.1:$(PORT)/  (sign in with a demo account above;"
+	@echo "  a current code: .venv/bin/python manage.py totp_now demo-caseworker)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

@@ -25,6 +25,9 @@ from audit.context import set_actor
 from web.sessions import WebSession, session_resume
 
 _NOT_WEB = ("/api/", "/healthz", "/readyz", "/static/")
+# Requests a browser makes on its own: they must neither keep a session alive nor be the one
+# that learns (and so swallows) why it ended.
+_NO_SESSION = ("/favicon.ico",)
 
 
 def is_web_request(request: HttpRequest) -> bool:
@@ -37,6 +40,13 @@ class WebSessionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not is_web_request(request):
+            return self.get_response(request)
+        if request.path in _NO_SESSION:
+            request.user, request.web_session, request.web_session_ended = (
+                AnonymousUser(),
+                None,
+                None,
+            )
             return self.get_response(request)
         resumed = session_resume(request=request)
         request.web_session = resumed if isinstance(resumed, WebSession) else None

@@ -23,6 +23,8 @@ NOT_AUDITED = {
     "axes.accessattemptexpiration": "lockout counters",
     "axes.accesslog": "login history kept by django-axes; logins are written as LOGIN",
     "axes.accessfailurelog": "disabled; failed logins are written as LOGIN_FAILED",
+    "sessions.session": "web sessions; signing in and out, quick exit and idle ends are LOGIN and "
+    "TOKEN_REVOKED entries",
     "auth.group": "the four roles, created by a migration; membership changes are audited",
     "auth.permission": "Django's permission table, unused",
     "contenttypes.contenttype": "Django's model registry",

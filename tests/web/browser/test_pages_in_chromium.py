@@ -9,9 +9,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from accounts.roles import Role
@@ -30,10 +30,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def navigates(driver, act) -> None:
-    """Do `act` (a click, a key) and wait until the browser has left the current page."""
+    """Do `act` (a click, a key) and wait until the browser has left the current page and
+    finished loading the next one."""
     page = driver.find_element(By.TAG_NAME, "html")
     act()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+    def left(driver) -> bool:
+        try:
+            page.tag_name  # noqa: B018 - touching the old page's root is the test
+        except WebDriverException:  # stale, or "does not belong to the document"
+            return driver.execute_script("return document.readyState") == "complete"
+        return False
+
+    WebDriverWait(driver, 10).until(left)
 
 
 def click(driver, by: str, value: str) -> None:
