@@ -864,8 +864,8 @@ def fill_report_data(args, rng: random.Random) -> dict:
     """Sources, cases, allocations and disbursements for the report; returns timings."""
     from django.db import transaction
 
+    from common.money import to_currency
     from funds.models import Allocation, Disbursement, FundingSource
-    from funds.money import to_currency
 
     timings = {}
     caseworker, _ = make_staff("bench-report-caseworker", "caseworker")
@@ -1262,7 +1262,7 @@ def run(args, server: str, rng: random.Random) -> bool:
     from django.conf import settings
     from django.db import connection
 
-    from funds.money import format_amount
+    from common.money import format_amount
     from funds.services.disbursements import dual_approval_threshold
 
     version = connection.cursor().connection.server_version

@@ -9,12 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,35 +17,13 @@ from rest_framework.response import Response
 
 from cases.selectors import cases_visible_to
 from common.exceptions import NotFound
+from common.money import CurrencyField, MoneyField, check_precision
 from common.serializers import ScopedRecordField, StrictInputMixin, TextField
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Allocation, Category, FundingSource
-from funds.money import (
-    DECIMAL_STRING,
-    AmountField,
-    CurrencyField,
-    check_precision,
-    format_amount,
-)
 from funds.permissions import CanManageFunds, CanReadFunds
 from funds.selectors import allocations_visible_to, sources_visible_to
 from funds.services import sources as services
-
-
-@extend_schema_field(DECIMAL_STRING)
-class MoneyField(serializers.Field):
-    """An amount shown with exactly its currency's minor digits ("1500.00", "1500" in JPY)."""
-
-    def __init__(self, currency_of, **kwargs: Any) -> None:
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
-        self.currency_of = currency_of
-
-    def get_attribute(self, instance: Any) -> Any:
-        return instance
-
-    def to_representation(self, instance: Any) -> str:
-        return format_amount(getattr(instance, self.field_name), self.currency_of(instance))
 
 
 def _source_currency(instance: Any) -> str:
@@ -63,7 +36,7 @@ class SourceSerializer(StrictInputMixin, serializers.Serializer):
     kind = serializers.ChoiceField(choices=FundingSource.Kind.choices)
     donor_reference = TextField(max_length=100, allow_blank=True, required=False)
     currency = CurrencyField()
-    amount = AmountField(source="amount_received")
+    amount = MoneyField(lambda source: source.currency, source="amount_received", read_only=False)
     received_on = serializers.DateField()
     restricted_to = serializers.ListField(
         child=serializers.ChoiceField(choices=Category.choices),
@@ -89,11 +62,6 @@ class SourceSerializer(StrictInputMixin, serializers.Serializer):
                 {"valid_until": ["It must not be before valid_from."]}
             )
         return attrs
-
-    def to_representation(self, source: FundingSource) -> dict[str, Any]:
-        data = super().to_representation(source)
-        data["amount"] = format_amount(source.amount_received, source.currency)
-        return data
 
 
 class SourceViewSet(
@@ -133,7 +101,7 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
     case = ScopedRecordField(cases_visible_to, "No such case.")
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     category = serializers.ChoiceField(choices=Category.choices)
-    amount = AmountField()
+    amount = MoneyField(_source_currency, read_only=False)
     currency = serializers.CharField(source="source.currency", read_only=True)
     reserved = MoneyField(_source_currency)
     spent = MoneyField(_source_currency)
@@ -152,7 +120,6 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
         data = super().to_representation(allocation)
         data["source"] = str(allocation.source_id)
         data["case"] = str(allocation.case_id)
-        data["amount"] = format_amount(allocation.amount, allocation.source.currency)
         return data
 
 

@@ -25,11 +25,16 @@ from rest_framework.response import Response
 from accounts.second_factor import second_factor_verify
 from audit.events import record_access
 from common.exceptions import NotFound
+from common.money import (
+    CurrencyField,
+    MoneyField,
+    RateField,
+    check_precision,
+)
 from common.serializers import ScopedRecordField, StrictInputMixin, TextField
-from funds.api import MoneyField, query_filters
+from funds.api import query_filters
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Approval, Category, Disbursement
-from funds.money import AmountField, CurrencyField, RateField, check_precision, format_amount
 from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
 from funds.selectors import (
     allocations_actionable_by,
@@ -62,7 +67,7 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     case = serializers.UUIDField(source="allocation.case_id", read_only=True)
     case_reference = serializers.CharField(source="allocation.case.reference", read_only=True)
     category = serializers.CharField(source="allocation.category", read_only=True)
-    amount = AmountField()
+    amount = MoneyField(lambda item: item.currency, read_only=False)
     currency = CurrencyField()
     exchange_rate = RateField(required=False, allow_null=True)
     rate_source = TextField(max_length=200, allow_blank=True, required=False)
@@ -156,7 +161,6 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
             elif had_comment:
                 revealed[("comment",)].append(approval)
         data = super().to_representation(item)
-        data["amount"] = format_amount(item.amount, item.currency)
         data["allocation"] = str(item.allocation_id)
         shown = tuple(name for name in sealed if data[name] is not None)
         if shown:

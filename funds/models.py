@@ -21,8 +21,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases.models import Case, NeedCategory
+from common.money import AMOUNT_DIGITS, AMOUNT_PLACES, MAX_AMOUNT, RATE_DIGITS, RATE_PLACES
 from encryption.fields import EncryptedTextField
-from funds.money import AMOUNT_DIGITS, AMOUNT_PLACES, MAX_AMOUNT, RATE_DIGITS, RATE_PLACES
 
 Category = NeedCategory  # money is committed for the same categories a case's needs have
 

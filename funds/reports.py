@@ -27,8 +27,8 @@ from django.db.models import Case as Choose
 from django.db.models import Count, F, Q, Sum, When
 from django.db.models.functions import TruncMonth
 
+from common.money import format_amount
 from funds.models import Allocation, Disbursement, FundingSource
-from funds.money import format_amount
 
 GROUPINGS = ("source", "category", "case", "month")
 MEASURES = ("received", "allocated", "requested", "approved", "paid", "remaining", "unallocated")

@@ -21,8 +21,8 @@ from django.utils import timezone
 from accounts.models import User
 from cases.models import ENDED_STATUSES
 from common.exceptions import InvariantViolation
+from common.money import money_text, to_currency
 from funds.models import Allocation, Approval, Disbursement
-from funds.money import money_text, to_currency
 from funds.services.sources import check_window, lock_case
 
 Status = Disbursement.Status

@@ -18,8 +18,8 @@ from django.utils import timezone
 from accounts.models import User
 from cases.models import ENDED_STATUSES, Case
 from common.exceptions import InvariantViolation
+from common.money import money_text
 from funds.models import Allocation, FundingSource
-from funds.money import money_text
 
 SOURCE_FIELDS = frozenset(
     {

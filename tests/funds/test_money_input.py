@@ -3,7 +3,7 @@
 Anything but a plain decimal string within the currency's precision is refused with a 400 that
 names the field, on every endpoint that takes an amount, and nothing is stored; what is
 accepted is stored exactly and shown with exactly the currency's minor digits. The properties
-run on `funds.money` and the source serializer (no database); a few cases go through the API.
+run on `common.money` and the source serializer (no database); a few cases go through the API.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from accounts.services import staff_create, token_issue
+from common.money import MAX_AMOUNT, format_amount, parse_amount, precision
 from funds.api import SourceSerializer
 from funds.models import Allocation, Disbursement, FundingSource
-from funds.money import MAX_AMOUNT, format_amount, parse_amount, precision
 from tests.cases.helpers import error_fields, open_case
 from tests.funds.helpers import (
     ALLOCATIONS_URL,
