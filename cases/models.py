@@ -188,11 +188,13 @@ class CaseAssignment(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """A transition or a risk change: who, when, from, to, and why (the reason encrypted)."""
+    """A transition, a risk change or a money request moved with the case: who, when, from, to,
+    and why (the reason encrypted)."""
 
     class Kind(models.TextChoices):
         STATUS = "status"
         RISK = "risk"
+        MONEY = "money"  # a money request that moved with the case (cancelled as it ended)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="timeline")

@@ -81,11 +81,25 @@ class SourceViewSet(
     def get_queryset(self) -> QuerySet[FundingSource]:
         return sources_visible_to(self.request.user)
 
+    def _replay(self, pk: Any) -> FundingSource:
+        source = self.get_queryset().filter(pk=pk).first()
+        if source is None:  # out of the caller's scope since: as if it did not exist
+            raise NotFound()
+        return source
+
     def create(self, request: Request) -> Response:
         body = SourceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        source = services.source_create(created_by=request.user, **body.validated_data)
-        return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+        def perform() -> Outcome:
+            source = services.source_create(created_by=request.user, **body.validated_data)
+            return Outcome(source, status.HTTP_201_CREATED)
+
+        # A donation recorded twice over a bad connection would count money received twice.
+        outcome = run_idempotent(
+            request, scope="source.create", perform=perform, replay=self._replay
+        )
+        return Response(SourceSerializer(outcome.instance).data, status=outcome.status_code)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         source = self.get_object()
@@ -194,5 +208,13 @@ class AllocationViewSet(
     def close(self, request: Request, pk: str) -> Response:
         if request.data:
             raise serializers.ValidationError({"non_field_errors": ["close/ takes no body."]})
-        allocation = services.allocation_close(allocation=self.get_object(), actor=request.user)
-        return Response(AllocationSerializer(allocation).data)
+        allocation = self.get_object()
+
+        def perform() -> Outcome:
+            closed = services.allocation_close(allocation=allocation, actor=request.user)
+            return Outcome(closed, status.HTTP_200_OK)
+
+        outcome = run_idempotent(
+            request, scope="allocation.close", perform=perform, replay=self._replay
+        )
+        return Response(AllocationSerializer(outcome.instance).data, status=outcome.status_code)

@@ -15,7 +15,12 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -34,7 +39,7 @@ from common.money import (
 from common.serializers import ScopedRecordField, StrictInputMixin, TextField
 from funds.api import query_filters
 from funds.idempotency import Outcome, run_idempotent
-from funds.models import Approval, Category, Disbursement
+from funds.models import Approval, ApprovalReason, Category, Disbursement, RateCheck
 from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
 from funds.selectors import (
     allocations_actionable_by,
@@ -56,9 +61,17 @@ class ApprovalSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_null=True)
     at = serializers.DateTimeField()
     voided = serializers.SerializerMethodField()
+    voided_reason = serializers.SerializerMethodField()
 
     def get_voided(self, approval: Approval) -> bool:
         return approval.voided_at is not None
+
+    def get_voided_reason(self, approval: Approval) -> str | None:
+        return approval.voided_reason or None
+
+
+def _source_currency(item: Disbursement) -> str:
+    return item.source_currency
 
 
 class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
@@ -73,7 +86,17 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     rate_source = TextField(max_length=200, allow_blank=True, required=False)
     rate_date = serializers.DateField(required=False, allow_null=True)
     source_currency = serializers.CharField(read_only=True)
-    amount_in_source_currency = MoneyField(lambda item: item.source_currency)
+    amount_in_source_currency = MoneyField(_source_currency)
+    amount_at_exchange_rate = MoneyField(_source_currency, allow_null=True)
+    amount_at_reference_rate = MoneyField(_source_currency, allow_null=True)
+    reference_rate = RateField(read_only=True, allow_null=True)
+    reference_rate_date = serializers.DateField(read_only=True, allow_null=True)
+    reference_rate_source = serializers.CharField(read_only=True)
+    reference_rate_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    rate_check = serializers.SerializerMethodField()
+    approval_reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApprovalReason.choices), read_only=True
+    )
     purpose = TextField(max_length=500)
     method = serializers.ChoiceField(choices=Disbursement.Method.choices)
     payee = TextField(max_length=500)
@@ -97,6 +120,10 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
 
     def get_approvals_required(self, item: Disbursement) -> int:
         return services.approvals_required(item)
+
+    @extend_schema_field(serializers.ChoiceField(choices=RateCheck.choices, allow_null=True))
+    def get_rate_check(self, item: Disbursement) -> str | None:
+        return item.rate_check or None  # null: the same currency, nothing to check
 
     def get_paid_by(self, item: Disbursement) -> str | None:
         return item.paid_by.username if item.paid_by_id else None
@@ -178,11 +205,19 @@ class StepUpSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class PaySerializer(StepUpSerializer):
-    receipt_reference = TextField(max_length=500)
+    # Required, except on a case erased after the request was approved, whose destroyed key can
+    # seal nothing more (the service says which).
+    receipt_reference = TextField(max_length=500, allow_blank=True, required=False, default="")
 
 
 class ReasonSerializer(StrictInputMixin, serializers.Serializer):
     reason = TextField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class RejectSerializer(StrictInputMixin, serializers.Serializer):
+    """A rejection says why: the requester reads it as the request's `closing_reason`."""
+
+    reason = TextField(max_length=2000)
 
 
 _TERMS = tuple(services.Terms.__dataclass_fields__)
@@ -337,13 +372,13 @@ class DisbursementViewSet(
             ),
         )
 
-    @extend_schema(request=ReasonSerializer)
+    @extend_schema(request=RejectSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         return self._decide(
             request,
             "disbursement.reject",
-            ReasonSerializer,
+            RejectSerializer,
             lambda item, reason: services.disbursement_reject(
                 disbursement=item, approver=request.user, reason=reason
             ),

@@ -36,6 +36,7 @@ from tests.funds.helpers import (
     allocate,
     create_source,
     disbursement_url,
+    record_rate,
     request_money,
 )
 
@@ -444,6 +445,8 @@ def test_a_payment_in_another_currency_without_its_rate_is_refused(client, books
 def test_a_payment_in_another_currency_reserves_its_converted_amount(
     client, books, source_currency, amount, currency, rate, in_source
 ):
+    record_rate(currency, source_currency, rate)
+
     response = client.post(
         DISBURSEMENTS_URL,
         a_request(
@@ -495,6 +498,7 @@ def test_bad_exchange_rates_are_refused(client, books):
 
 def test_changing_the_payment_currency_needs_a_rate_for_the_new_currency(client, books):
     # Given a request paid in roubles at a rouble rate
+    record_rate("RUB", "EUR", "0.0101")
     item = request_money(
         client, books["EUR"]["id"], amount="10000.00", currency="RUB", **RATE_TERMS
     )
