@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from cases.models import Case
-from funds.models import FundingSource
 from funds.ecb import EcbFigure
+from funds.models import FundingSource
 from funds.services.disbursements import Terms, disbursement_request
 from funds.services.rates import ecb_rates_import
 from funds.services.sources import allocation_create, source_create
