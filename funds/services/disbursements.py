@@ -165,7 +165,14 @@ def _approval_reasons(
     reasons = []
     if amount > threshold:
         reasons.append(ApprovalReason.AMOUNT_OVER_THRESHOLD)
-    if terms.currency != source_currency and terms.amount > dual_approval_threshold(terms.currency):
+    # The currency paid has a threshold of its own only where one is set for it: the single
+    # default figure is meant in a source's currency (1,000 roubles are not 1,000 euros).
+    paid_threshold = settings.FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY.get(terms.currency)
+    if (
+        terms.currency != source_currency
+        and paid_threshold is not None
+        and terms.amount > paid_threshold
+    ):
         reasons.append(ApprovalReason.PAID_AMOUNT_OVER_THRESHOLD)
     # The case is locked: a request racing this one on the same case is counted by whichever
     # of the two comes second.

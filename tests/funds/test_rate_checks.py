@@ -263,13 +263,19 @@ def test_the_threshold_sees_the_larger_conversion(client, allocation_id, referen
     assert body["approvals_required"] == 2
 
 
-def test_the_paid_currency_has_its_threshold_too(client, allocation_id, reference, settings):
-    settings.FUNDS_DUAL_APPROVAL_THRESHOLD = Decimal("1000000")
-    settings.FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY = {"USD": Decimal("500")}
+@pytest.mark.parametrize(("thresholds", "reasons"), [({"USD": "500"}, 1), ({}, 0)])
+def test_the_paid_currency_has_its_threshold_where_one_is_set_for_it(
+    client, allocation_id, reference, settings, thresholds, reasons
+):
+    settings.FUNDS_DUAL_APPROVAL_THRESHOLD = Decimal("500")  # meant in the source's currency
+    settings.FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY = {
+        "EUR": Decimal("1000"),
+        **{code: Decimal(value) for code, value in thresholds.items()},
+    }
 
     body = client.post(DISBURSEMENTS_URL, in_dollars(allocation_id, "0.9000", "600.00")).json()
 
-    assert body["approval_reasons"] == ["paid_amount_over_threshold"]
+    assert body["approval_reasons"] == ["paid_amount_over_threshold"] * reasons
 
 
 # --- Checked again whenever the terms change ---------------------------------------------------
