@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.roles import Role
@@ -212,20 +213,16 @@ def _release(allocation: Allocation, amount: Decimal) -> None:
     allocation.save(update_fields=["reserved", "updated_at"])
 
 
-def _require_open(disbursement: Disbursement, doing: str) -> None:
+def _require_open(disbursement: Disbursement, message: str) -> None:
+    """`message`: a whole sentence with a `%(status)s` placeholder."""
     if disbursement.status not in OPEN_STATUSES:
-        raise InvariantViolation(
-            _("This disbursement is %(status)s; it cannot be %(doing)s.")
-            % {"status": disbursement.status, "doing": doing}
-        )
+        raise InvariantViolation(message % {"status": disbursement.status})
 
 
-def _refuse_ended(case: Case, doing: str) -> None:
+def _refuse_ended(case: Case, message: str) -> None:
+    """`message`: a whole sentence with `%(reference)s` and `%(status)s` placeholders."""
     if case.status in ENDED_STATUSES:
-        raise InvariantViolation(
-            _("Case %(reference)s is %(status)s; no money can be %(doing)s for it.")
-            % {"reference": case.reference, "status": case.status, "doing": doing}
-        )
+        raise InvariantViolation(message % {"reference": case.reference, "status": case.status})
 
 
 @transaction.atomic
@@ -236,11 +233,7 @@ def disbursement_request(
     case = lock_case(allocation.case_id)
     if allocation.status != Allocation.Status.ACTIVE:
         raise InvariantViolation(_("This allocation is closed; ask for a new one."))
-    if case.status in ENDED_STATUSES:
-        raise InvariantViolation(
-            _("Case %(reference)s is %(status)s; it takes no new money.")
-            % {"reference": case.reference, "status": case.status}
-        )
+    _refuse_ended(case, _("Case %(reference)s is %(status)s; it takes no new money."))
     check_window(allocation.source, timezone.localdate())
     source_currency = allocation.source.currency
     conversion = _convert(terms, source_currency, requested_by)
@@ -273,10 +266,10 @@ def disbursement_update(*, disbursement: Disbursement, actor: User, **changes: A
     allocation, disbursement = lock_disbursement(disbursement)
     case = lock_case(allocation.case_id)
     allocation.case = case
-    _require_open(disbursement, _("changed"))
+    _require_open(disbursement, _("This disbursement is %(status)s; it cannot be changed."))
     if disbursement.requested_by_id != actor.pk:
         raise InvariantViolation(_("Only the person who made a request can change it."))
-    _refuse_ended(case, _("requested"))
+    _refuse_ended(case, _("Case %(reference)s is %(status)s; it takes no new money."))
     old = Terms(**{name: getattr(disbursement, name) for name in Terms.__dataclass_fields__})
     new = Terms(**{**old.__dict__, **changes})
     if new.currency == disbursement.source_currency:  # no conversion, so no rate to keep
@@ -335,7 +328,7 @@ def disbursement_approve(
             _("This disbursement is %(status)s; it cannot be approved.")
             % {"status": disbursement.status}
         )
-    _refuse_ended(case, _("approved"))
+    _refuse_ended(case, _("Case %(reference)s is %(status)s; no money can be approved for it."))
     recorded_reference = ReferenceRate.objects.filter(
         pk__in=disbursement.reference_rate_ids, recorded_by=approver
     ).exists()
@@ -377,7 +370,7 @@ def disbursement_reject(*, disbursement: Disbursement, approver: User, reason: s
     allocation.case = lock_case(allocation.case_id, erased_ok=True)
     # Withdraw your own request with cancel.
     _refuse_own(disbursement, approver, _("You cannot reject your own request."))
-    _require_open(disbursement, _("rejected"))
+    _require_open(disbursement, _("This disbursement is %(status)s; it cannot be rejected."))
     # A coordinator may reject what they approved before (second thoughts, a fraud suspicion):
     # their approval is voided, so each approver has one standing decision.
     for approval in disbursement.approvals.filter(approver=approver, voided_at__isnull=True):
@@ -400,7 +393,7 @@ def disbursement_cancel(
 ) -> Disbursement:
     allocation, disbursement = lock_disbursement(disbursement)
     allocation.case = lock_case(allocation.case_id, erased_ok=True)
-    _require_open(disbursement, _("cancelled"))
+    _require_open(disbursement, _("This disbursement is %(status)s; it cannot be cancelled."))
     sealed = None if allocation.case.erased else (reason or None)
     _close(disbursement, allocation, Status.CANCELLED, actor, reason=sealed)
     return disbursement
@@ -442,7 +435,7 @@ def disbursement_pay(
             _("This disbursement is %(status)s; only an approved one can be paid.")
             % {"status": disbursement.status}
         )
-    _refuse_ended(case, _("paid"))
+    _refuse_ended(case, _("Case %(reference)s is %(status)s; no money can be paid for it."))
     if standing_approvals(disbursement).count() < approvals_required(disbursement):
         raise InvariantViolation(
             _("The approvals of this request no longer stand; it needs approving again.")
@@ -552,9 +545,12 @@ def disbursements_settle_for_ended_case(
     approved = [item for item in open_requests if item.status == Status.APPROVED]
     if to is not None and approved:
         raise InvariantViolation(
-            _(
-                "Case %(reference)s has %(count)s approved request(s) not yet paid: pay or "
-                "cancel them before moving it to %(status)s."
+            ngettext(
+                "Case %(reference)s has an approved request not yet paid: pay or cancel it "
+                "before moving the case to %(status)s.",
+                "Case %(reference)s has %(count)s approved requests not yet paid: pay or "
+                "cancel them before moving the case to %(status)s.",
+                len(approved),
             )
             % {"reference": case.reference, "count": len(approved), "status": to},
             extra={"rule": "approved_requests_unpaid"},
