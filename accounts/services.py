@@ -199,12 +199,12 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
         _ensure_another_admin_remains(user)
     user = _lock_staff_row(user)
     removed = sorted(user.roles - set(chosen))
-    user.groups.set(Group.objects.filter(name__in=chosen))
-    user._roles = None
     if removed:
         staff_rights_reduced.send(
             sender=User, user=user, reason="roles_removed", roles_removed=removed
         )
+    user.groups.set(Group.objects.filter(name__in=chosen))
+    user._roles = None
     return user
 
 
@@ -215,9 +215,9 @@ def staff_deactivate(*, user: User) -> User:
     user = _lock_staff_row(user)
     if user.is_active:
         _ensure_another_admin_remains(user)
+        staff_rights_reduced.send(sender=User, user=user, reason="deactivated", roles_removed=[])
         user.is_active = False
         user.save(update_fields=["is_active"])
-        staff_rights_reduced.send(sender=User, user=user, reason="deactivated", roles_removed=[])
     tokens_revoke_all(user=user, reason="deactivated")
     return user
 
@@ -236,9 +236,9 @@ def second_factor_reset(*, user: User) -> Enrolment:
     """A lost or seized authenticator: new TOTP secret, new backup codes, and every token the
     old device may have helped obtain is revoked."""
     user = _lock_staff_row(user)
-    enrolment = second_factor_enrol(user=user)
     staff_rights_reduced.send(
         sender=User, user=user, reason="second_factor_reset", roles_removed=[]
     )
+    enrolment = second_factor_enrol(user=user)
     tokens_revoke_all(user=user, reason="second factor reset")
     return enrolment

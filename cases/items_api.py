@@ -4,11 +4,11 @@ case id answers 404, like one that does not exist."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from cases.models import Case, Need, NeedCategory, Note, TimelineEntry, Urgency
 from cases.permissions import CanUseCases
 from cases.selectors import cases_visible_to
 from common.exceptions import InvariantViolation
+from common.money import CurrencyField, MoneyField, check_precision
 from common.serializers import StrictInputMixin, TextField
 
 
@@ -28,20 +29,12 @@ class NeedSerializer(StrictInputMixin, serializers.Serializer):
     description = TextField(max_length=5000, allow_null=True, allow_blank=True, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
     status = serializers.ChoiceField(choices=Need.Status.choices, required=False)
-    estimated_cost = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        allow_null=True,
-        required=False,
-        coerce_to_string=True,
+    # The same money rules as every other amount: a decimal string at the currency's precision,
+    # a currency that is legal tender today.
+    estimated_cost = MoneyField(
+        lambda need: need.currency or None, read_only=False, allow_null=True, required=False
     )
-    currency = serializers.RegexField(
-        r"^[A-Z]{3}$",
-        required=False,
-        allow_blank=True,
-        error_messages={"invalid": "Use an ISO 4217 code, e.g. EUR."},
-    )
+    currency = CurrencyField(required=False, allow_blank=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -49,7 +42,10 @@ class NeedSerializer(StrictInputMixin, serializers.Serializer):
         cost = attrs.get("estimated_cost", getattr(self.instance, "estimated_cost", None))
         currency = attrs.get("currency", getattr(self.instance, "currency", ""))
         if cost is not None and not currency:
-            raise serializers.ValidationError({"currency": ["An estimated cost needs a currency."]})
+            raise serializers.ValidationError(
+                {"currency": [_("An estimated cost needs a currency.")]}
+            )
+        check_precision(cost, currency or None, "estimated_cost")
         return attrs
 
     def to_representation(self, need: Need) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from common.money import AMOUNT_DIGITS, AMOUNT_PLACES, MAX_AMOUNT
 from encryption.fields import EncryptedJSONField, EncryptedTextField
 from encryption.models import DataKey
 from people.models import Person
@@ -187,11 +188,13 @@ class CaseAssignment(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """A transition or a risk change: who, when, from, to, and why (the reason encrypted)."""
+    """A transition, a risk change or a money request moved with the case: who, when, from, to,
+    and why (the reason encrypted)."""
 
     class Kind(models.TextChoices):
         STATUS = "status"
         RISK = "risk"
+        MONEY = "money"  # a money request that moved with the case (cancelled as it ended)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="timeline")
@@ -236,7 +239,10 @@ class Need(models.Model):
     description = EncryptedTextField(key_from="case.data_key")
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.MEDIUM)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    estimated_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Held like every other amount (common.money): any currency's precision, never a float.
+    estimated_cost = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, null=True, blank=True
+    )
     currency = models.CharField(max_length=3, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -248,8 +254,13 @@ class Need(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(estimated_cost__isnull=True) | models.Q(estimated_cost__gte=0),
-                name="need_cost_not_negative",
+                condition=models.Q(estimated_cost__isnull=True)
+                | models.Q(estimated_cost__gt=0, estimated_cost__lt=MAX_AMOUNT),
+                name="need_cost_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(estimated_cost__isnull=True) | ~models.Q(currency=""),
+                name="need_cost_has_currency",
             ),
         ]
 

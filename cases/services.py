@@ -29,6 +29,7 @@ from cases.models import (
     TimelineEntry,
     new_reference,
 )
+from cases.signals import case_ending, case_ending_locks
 from cases.workflow import may_transition, transitions_open_to
 from common.exceptions import DomainError, InvariantViolation
 from encryption.services import data_key_destroy, data_key_issue
@@ -180,6 +181,11 @@ def case_update(
 
 @transaction.atomic
 def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
+    """Move the case along the workflow. Ending it (closed, rejected, withdrawn) goes through the
+    `cases.signals` hooks: the money on it is locked first, and may refuse the move."""
+    ending = to in ENDED_STATUSES
+    if ending:
+        case_ending_locks.send(sender=Case, case=case, actor=actor, to=to)
     case = _locked(case)
     if not may_transition(actor, case.status, to):
         allowed = transitions_open_to(actor, case.status)
@@ -192,6 +198,8 @@ def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
             ),
             extra={"allowed": allowed},
         )
+    if ending:
+        case_ending.send(sender=Case, case=case, actor=actor, to=to)
     TimelineEntry.objects.create(
         case=case,
         kind=TimelineEntry.Kind.STATUS,
@@ -227,7 +235,9 @@ def case_assign(*, case: Case, actor: User, caseworkers: Iterable[User]) -> Case
 def case_erase(*, case: Case, actor: User) -> Case:
     """Crypto-shred the case (its fields, needs, notes and timeline reasons are sealed under its
     key) and those of its people who are on no other case still open. Money records stay,
-    pseudonymous, with the case reference."""
+    pseudonymous, with the case reference. The `cases.signals` hooks run first (funds cancels
+    the requests still waiting for approval, while the key can still seal their reasons)."""
+    case_ending_locks.send(sender=Case, case=case, actor=actor, to=None)
     case = _locked(case)
     # Everyone ever on the household (people taken off it included), locked before deciding:
     # a concurrent erasure of another case they share, or a household change adding them,
@@ -236,6 +246,7 @@ def case_erase(*, case: Case, actor: User) -> Case:
     # (holding the person, wanting the chain) would deadlock with us.
     member_ids = list(case.memberships.values_list("person_id", flat=True))
     people = [person for person in _lock_people(member_ids) if not person.erased]
+    case_ending.send(sender=Case, case=case, actor=actor, to=None)
     for name in ("summary", "location", "safe_contact", "protection_concerns"):
         setattr(case, name, None)
     case.erased_at = timezone.now()

@@ -28,3 +28,21 @@ class NotFound(DomainError):
 
     def __init__(self, message: str = "Not found.") -> None:
         super().__init__(message)
+
+
+class InvalidInput(DomainError):
+    """Well-formed input that a rule only the service can check (it needs the database) refuses:
+    a 400 naming the field, in the shape of a validation error."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, extra={"fields": {field: [message]}})
+
+
+class Forbidden(DomainError):
+    """The caller lost the right to do this while the request was under way (403)."""
+
+    status_code = 403
+    code = "permission_denied"

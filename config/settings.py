@@ -260,6 +260,17 @@ FUNDS_DUAL_APPROVAL_THRESHOLD = env_decimal("FUNDS_DUAL_APPROVAL_THRESHOLD", "10
 FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY = env_decimal_map(
     "FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY"
 )
+# Requests on one case in one category within this many days are added up for that threshold,
+# so splitting a sum into smaller requests does not dodge the second approver.
+FUNDS_DUAL_APPROVAL_WINDOW_DAYS = env_int("FUNDS_DUAL_APPROVAL_WINDOW_DAYS", 7, minimum=0)
+# A request in another currency is checked against a reference rate dated at most this many days
+# before it; its rate may be this many percent off (inclusive) and still be `ok`, and is
+# refused when it is more than this factor off either way.
+FUNDS_RATE_MAX_AGE_DAYS = env_int("FUNDS_RATE_MAX_AGE_DAYS", 7, minimum=0)
+FUNDS_RATE_TOLERANCE_PERCENT = env_decimal("FUNDS_RATE_TOLERANCE_PERCENT", "3")
+FUNDS_RATE_REFUSE_FACTOR = env_decimal("FUNDS_RATE_REFUSE_FACTOR", "2")
+if FUNDS_RATE_REFUSE_FACTOR <= 1:
+    raise ImproperlyConfigured("FUNDS_RATE_REFUSE_FACTOR must be more than 1.")
 # How long a client may retry a money POST with the same Idempotency-Key and get its answer.
 FUNDS_IDEMPOTENCY_TTL = timedelta(hours=env_int("FUNDS_IDEMPOTENCY_TTL_HOURS", 24, minimum=1))
 

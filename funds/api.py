@@ -9,12 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,35 +17,13 @@ from rest_framework.response import Response
 
 from cases.selectors import cases_visible_to
 from common.exceptions import NotFound
+from common.money import CurrencyField, MoneyField, check_precision
 from common.serializers import ScopedRecordField, StrictInputMixin, TextField
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Allocation, Category, FundingSource
-from funds.money import (
-    DECIMAL_STRING,
-    AmountField,
-    CurrencyField,
-    check_precision,
-    format_amount,
-)
 from funds.permissions import CanManageFunds, CanReadFunds
 from funds.selectors import allocations_visible_to, sources_visible_to
 from funds.services import sources as services
-
-
-@extend_schema_field(DECIMAL_STRING)
-class MoneyField(serializers.Field):
-    """An amount shown with exactly its currency's minor digits ("1500.00", "1500" in JPY)."""
-
-    def __init__(self, currency_of, **kwargs: Any) -> None:
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
-        self.currency_of = currency_of
-
-    def get_attribute(self, instance: Any) -> Any:
-        return instance
-
-    def to_representation(self, instance: Any) -> str:
-        return format_amount(getattr(instance, self.field_name), self.currency_of(instance))
 
 
 def _source_currency(instance: Any) -> str:
@@ -63,7 +36,7 @@ class SourceSerializer(StrictInputMixin, serializers.Serializer):
     kind = serializers.ChoiceField(choices=FundingSource.Kind.choices)
     donor_reference = TextField(max_length=100, allow_blank=True, required=False)
     currency = CurrencyField()
-    amount = AmountField(source="amount_received")
+    amount = MoneyField(lambda source: source.currency, source="amount_received", read_only=False)
     received_on = serializers.DateField()
     restricted_to = serializers.ListField(
         child=serializers.ChoiceField(choices=Category.choices),
@@ -90,11 +63,6 @@ class SourceSerializer(StrictInputMixin, serializers.Serializer):
             )
         return attrs
 
-    def to_representation(self, source: FundingSource) -> dict[str, Any]:
-        data = super().to_representation(source)
-        data["amount"] = format_amount(source.amount_received, source.currency)
-        return data
-
 
 class SourceViewSet(
     mixins.ListModelMixin,
@@ -113,11 +81,25 @@ class SourceViewSet(
     def get_queryset(self) -> QuerySet[FundingSource]:
         return sources_visible_to(self.request.user)
 
+    def _replay(self, pk: Any) -> FundingSource:
+        source = self.get_queryset().filter(pk=pk).first()
+        if source is None:  # out of the caller's scope since: as if it did not exist
+            raise NotFound()
+        return source
+
     def create(self, request: Request) -> Response:
         body = SourceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        source = services.source_create(created_by=request.user, **body.validated_data)
-        return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+        def perform() -> Outcome:
+            source = services.source_create(created_by=request.user, **body.validated_data)
+            return Outcome(source, status.HTTP_201_CREATED)
+
+        # A donation recorded twice over a bad connection would count money received twice.
+        outcome = run_idempotent(
+            request, scope="source.create", perform=perform, replay=self._replay
+        )
+        return Response(SourceSerializer(outcome.instance).data, status=outcome.status_code)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         source = self.get_object()
@@ -133,7 +115,7 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
     case = ScopedRecordField(cases_visible_to, "No such case.")
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     category = serializers.ChoiceField(choices=Category.choices)
-    amount = AmountField()
+    amount = MoneyField(_source_currency, read_only=False)
     currency = serializers.CharField(source="source.currency", read_only=True)
     reserved = MoneyField(_source_currency)
     spent = MoneyField(_source_currency)
@@ -152,7 +134,6 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
         data = super().to_representation(allocation)
         data["source"] = str(allocation.source_id)
         data["case"] = str(allocation.case_id)
-        data["amount"] = format_amount(allocation.amount, allocation.source.currency)
         return data
 
 
@@ -227,5 +208,13 @@ class AllocationViewSet(
     def close(self, request: Request, pk: str) -> Response:
         if request.data:
             raise serializers.ValidationError({"non_field_errors": ["close/ takes no body."]})
-        allocation = services.allocation_close(allocation=self.get_object(), actor=request.user)
-        return Response(AllocationSerializer(allocation).data)
+        allocation = self.get_object()
+
+        def perform() -> Outcome:
+            closed = services.allocation_close(allocation=allocation, actor=request.user)
+            return Outcome(closed, status.HTTP_200_OK)
+
+        outcome = run_idempotent(
+            request, scope="allocation.close", perform=perform, replay=self._replay
+        )
+        return Response(AllocationSerializer(outcome.instance).data, status=outcome.status_code)

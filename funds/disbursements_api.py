@@ -15,7 +15,12 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -25,11 +30,16 @@ from rest_framework.response import Response
 from accounts.second_factor import second_factor_verify
 from audit.events import record_access
 from common.exceptions import NotFound
+from common.money import (
+    CurrencyField,
+    MoneyField,
+    RateField,
+    check_precision,
+)
 from common.serializers import ScopedRecordField, StrictInputMixin, TextField
-from funds.api import MoneyField, query_filters
+from funds.api import query_filters
 from funds.idempotency import Outcome, run_idempotent
-from funds.models import Approval, Category, Disbursement
-from funds.money import AmountField, CurrencyField, RateField, check_precision, format_amount
+from funds.models import Approval, ApprovalReason, Category, Disbursement, RateCheck
 from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
 from funds.selectors import (
     allocations_actionable_by,
@@ -51,9 +61,17 @@ class ApprovalSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_null=True)
     at = serializers.DateTimeField()
     voided = serializers.SerializerMethodField()
+    voided_reason = serializers.SerializerMethodField()
 
     def get_voided(self, approval: Approval) -> bool:
         return approval.voided_at is not None
+
+    def get_voided_reason(self, approval: Approval) -> str | None:
+        return approval.voided_reason or None
+
+
+def _source_currency(item: Disbursement) -> str:
+    return item.source_currency
 
 
 class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
@@ -62,13 +80,23 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     case = serializers.UUIDField(source="allocation.case_id", read_only=True)
     case_reference = serializers.CharField(source="allocation.case.reference", read_only=True)
     category = serializers.CharField(source="allocation.category", read_only=True)
-    amount = AmountField()
+    amount = MoneyField(lambda item: item.currency, read_only=False)
     currency = CurrencyField()
     exchange_rate = RateField(required=False, allow_null=True)
     rate_source = TextField(max_length=200, allow_blank=True, required=False)
     rate_date = serializers.DateField(required=False, allow_null=True)
     source_currency = serializers.CharField(read_only=True)
-    amount_in_source_currency = MoneyField(lambda item: item.source_currency)
+    amount_in_source_currency = MoneyField(_source_currency)
+    amount_at_exchange_rate = MoneyField(_source_currency, allow_null=True)
+    amount_at_reference_rate = MoneyField(_source_currency, allow_null=True)
+    reference_rate = RateField(read_only=True, allow_null=True)
+    reference_rate_date = serializers.DateField(read_only=True, allow_null=True)
+    reference_rate_source = serializers.CharField(read_only=True)
+    reference_rate_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    rate_check = serializers.SerializerMethodField()
+    approval_reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApprovalReason.choices), read_only=True
+    )
     purpose = TextField(max_length=500)
     method = serializers.ChoiceField(choices=Disbursement.Method.choices)
     payee = TextField(max_length=500)
@@ -92,6 +120,10 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
 
     def get_approvals_required(self, item: Disbursement) -> int:
         return services.approvals_required(item)
+
+    @extend_schema_field(serializers.ChoiceField(choices=RateCheck.choices, allow_null=True))
+    def get_rate_check(self, item: Disbursement) -> str | None:
+        return item.rate_check or None  # null: the same currency, nothing to check
 
     def get_paid_by(self, item: Disbursement) -> str | None:
         return item.paid_by.username if item.paid_by_id else None
@@ -156,7 +188,6 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
             elif had_comment:
                 revealed[("comment",)].append(approval)
         data = super().to_representation(item)
-        data["amount"] = format_amount(item.amount, item.currency)
         data["allocation"] = str(item.allocation_id)
         shown = tuple(name for name in sealed if data[name] is not None)
         if shown:
@@ -174,11 +205,19 @@ class StepUpSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class PaySerializer(StepUpSerializer):
-    receipt_reference = TextField(max_length=500)
+    # Required, except on a case erased after the request was approved, whose destroyed key can
+    # seal nothing more (the service says which).
+    receipt_reference = TextField(max_length=500, allow_blank=True, required=False, default="")
 
 
 class ReasonSerializer(StrictInputMixin, serializers.Serializer):
     reason = TextField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class RejectSerializer(StrictInputMixin, serializers.Serializer):
+    """A rejection says why: the requester reads it as the request's `closing_reason`."""
+
+    reason = TextField(max_length=2000)
 
 
 _TERMS = tuple(services.Terms.__dataclass_fields__)
@@ -333,13 +372,13 @@ class DisbursementViewSet(
             ),
         )
 
-    @extend_schema(request=ReasonSerializer)
+    @extend_schema(request=RejectSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         return self._decide(
             request,
             "disbursement.reject",
-            ReasonSerializer,
+            RejectSerializer,
             lambda item, reason: services.disbursement_reject(
                 disbursement=item, approver=request.user, reason=reason
             ),

@@ -21,8 +21,15 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases.models import Case, NeedCategory
+from common.money import (
+    AMOUNT_DIGITS,
+    AMOUNT_PLACES,
+    MAX_AMOUNT,
+    MAX_RATE,
+    RATE_DIGITS,
+    RATE_PLACES,
+)
 from encryption.fields import EncryptedTextField
-from funds.money import AMOUNT_DIGITS, AMOUNT_PLACES, MAX_AMOUNT, RATE_DIGITS, RATE_PLACES
 
 Category = NeedCategory  # money is committed for the same categories a case's needs have
 
@@ -144,6 +151,20 @@ class Allocation(models.Model):
         return self.amount - self.reserved - self.spent - self.released
 
 
+class RateCheck(models.TextChoices):
+    OK = "ok"
+    OUTSIDE_TOLERANCE = "outside_tolerance"
+
+
+class ApprovalReason(models.TextChoices):
+    """Why a request needs two approvers (design.md, Funds). Stable codes: clients rely on them."""
+
+    AMOUNT_OVER_THRESHOLD = "amount_over_threshold"  # in the source's currency
+    PAID_AMOUNT_OVER_THRESHOLD = "paid_amount_over_threshold"  # in the currency paid
+    SPLIT_REQUESTS = "split_requests"  # with the case's others in the category and window
+    RATE_OUTSIDE_TOLERANCE = "rate_outside_tolerance"
+
+
 class Disbursement(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested"
@@ -173,7 +194,26 @@ class Disbursement(models.Model):
     )  # units of the source's currency per unit paid
     rate_source = models.CharField(max_length=200, blank=True, default="")
     rate_date = models.DateField(null=True, blank=True)
-    amount_in_source_currency = _amount()  # what is reserved, then spent, on the allocation
+    # What is reserved, then spent, on the allocation: in another currency, the larger of the
+    # conversions at the requester's rate and at the reference rate, so a tiny typed rate can
+    # neither shrink the reservation nor slip under the dual-approval threshold.
+    amount_in_source_currency = _amount()
+    # In another currency (null otherwise): the requester's own conversion, and the reference
+    # the rate was checked against when it was requested or its terms last changed.
+    amount_at_exchange_rate = _amount(null=True, blank=True)
+    amount_at_reference_rate = _amount(null=True, blank=True)
+    reference_rate = models.DecimalField(
+        max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, null=True, blank=True
+    )  # units of the source's currency per unit paid, like `exchange_rate`
+    reference_rate_date = models.DateField(null=True, blank=True)
+    reference_rate_source = models.CharField(max_length=600, blank=True, default="")
+    reference_rate_ids = models.JSONField(default=list, blank=True)  # the ReferenceRate rows used
+    rate_check = models.CharField(
+        max_length=20, choices=RateCheck.choices, blank=True, default=""
+    )  # blank: same currency (or requested before rates were checked)
+    # Why two approvers are needed (codes of ApprovalReason; empty: one is enough), fixed when
+    # the request is made and whenever its terms change, so it does not shift under an approver.
+    approval_reasons = models.JSONField(default=list, blank=True)
     purpose = models.CharField(max_length=500)
     method = models.CharField(max_length=24, choices=Method.choices)
     payee = EncryptedTextField(key_from="allocation.case.data_key")
@@ -224,8 +264,44 @@ class Disbursement(models.Model):
                 name="disbursement_foreign_currency_has_rate",
             ),
             models.CheckConstraint(
+                condition=Q(rate_check="")
+                | (
+                    Q(rate_check__in=RateCheck.values)
+                    & ~Q(currency=F("source_currency"))
+                    & Q(
+                        reference_rate__gt=0,
+                        reference_rate_date__isnull=False,
+                        amount_at_exchange_rate__isnull=False,
+                        amount_at_reference_rate__isnull=False,
+                    )
+                    & Q(amount_in_source_currency__gte=F("amount_at_exchange_rate"))
+                    & Q(amount_in_source_currency__gte=F("amount_at_reference_rate"))
+                    & (
+                        Q(amount_in_source_currency=F("amount_at_exchange_rate"))
+                        | Q(amount_in_source_currency=F("amount_at_reference_rate"))
+                    )
+                ),
+                name="disbursement_checked_rate_reserves_the_larger",
+            ),
+            models.CheckConstraint(
+                condition=~Q(currency=F("source_currency"))
+                | Q(
+                    rate_check="",
+                    reference_rate__isnull=True,
+                    amount_at_exchange_rate__isnull=True,
+                    amount_at_reference_rate__isnull=True,
+                ),
+                name="disbursement_same_currency_has_no_reference",
+            ),
+            models.CheckConstraint(
                 condition=Q(status__in=["requested", "approved", "paid", "rejected", "cancelled"]),
                 name="disbursement_status_known",
+            ),
+            # Separation of duties, as for approvals: whoever asked for money does not record
+            # that it was handed over.
+            models.CheckConstraint(
+                condition=Q(paid_by__isnull=True) | ~Q(paid_by=F("requested_by")),
+                name="payment_not_by_requester",
             ),
             models.CheckConstraint(
                 condition=Q(status="paid", paid_at__isnull=False, paid_by__isnull=False)
@@ -255,6 +331,13 @@ class Approval(models.Model):
         APPROVE = "approve"
         REJECT = "reject"
 
+    class VoidReason(models.TextChoices):
+        TERMS_CHANGED = "terms_changed"
+        DECIDED_OTHERWISE = "decided_otherwise"  # the approver rejected the request afterwards
+        APPROVER_DEACTIVATED = "approver_deactivated"
+        APPROVER_SECOND_FACTOR_RESET = "approver_second_factor_reset"
+        APPROVER_ROLE_REMOVED = "approver_role_removed"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     disbursement = models.ForeignKey(
         Disbursement, on_delete=models.PROTECT, related_name="approvals"
@@ -270,10 +353,17 @@ class Approval(models.Model):
     comment = EncryptedTextField(key_from="disbursement.allocation.case.data_key")
     at = models.DateTimeField(auto_now_add=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    voided_reason = models.CharField(
+        max_length=32, choices=VoidReason.choices, blank=True, default=""
+    )  # blank on approvals voided before reasons were kept
 
     class Meta:
         ordering = ["at", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=False) | Q(voided_reason=""),
+                name="approval_void_reason_only_when_voided",
+            ),
             models.CheckConstraint(
                 condition=~Q(approver=F("requester")), name="approval_not_by_requester"
             ),
@@ -286,6 +376,80 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} of disbursement {self.disbursement_id}"
+
+
+class ReferenceRateQuerySet(models.QuerySet["ReferenceRate"]):
+    def update(self, **kwargs):
+        raise TypeError("Reference rates are append-only: record a new rate instead.")
+
+    def delete(self):
+        raise TypeError("Reference rates are append-only: record a new rate instead.")
+
+
+class ReferenceRate(models.Model):
+    """A reference exchange rate: `rate` units of `to_currency` per unit of `from_currency` on
+    `rate_date` (the direction of a disbursement's `exchange_rate`: source units per unit paid).
+
+    Imported from the European Central Bank's reference-rate files (`origin` ecb, EUR-based,
+    recorded by nobody: `manage.py import_rates`) or recorded by a coordinator (`manual`: the ECB
+    has published no rouble rate since March 2022). Append-only in the model and in the
+    database (triggers, `funds/triggers.py`); a correction is a newer rate.
+    """
+
+    class Origin(models.TextChoices):
+        ECB = "ecb"
+        MANUAL = "manual"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    from_currency = models.CharField(max_length=3)
+    to_currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    rate_date = models.DateField()
+    rate_source = models.CharField(max_length=200)
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReferenceRateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-rate_date", "from_currency", "to_currency", "-recorded_at", "id"]
+        indexes = [models.Index(fields=["from_currency", "to_currency", "-rate_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gt=0) & Q(rate__lt=MAX_RATE), name="reference_rate_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_currency=F("to_currency")), name="reference_rate_two_currencies"
+            ),
+            models.CheckConstraint(condition=~Q(rate_source=""), name="reference_rate_has_source"),
+            # The ECB publishes euro rates, and an import is nobody's entry; a hand-entered rate
+            # always names who entered it.
+            models.CheckConstraint(
+                condition=Q(origin="ecb", from_currency="EUR", recorded_by__isnull=True)
+                | Q(origin="manual", recorded_by__isnull=False),
+                name="reference_rate_origin_and_recorder",
+            ),
+            # Importing the same file twice adds nothing.
+            models.UniqueConstraint(
+                fields=["from_currency", "to_currency", "rate_date"],
+                condition=Q(origin="ecb"),
+                name="ecb_rate_once_per_pair_and_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_currency}/{self.to_currency} {self.rate} on {self.rate_date}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise TypeError("Reference rates are append-only: record a new rate instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Reference rates are append-only: record a new rate instead.")
 
 
 class IdempotencyRecord(models.Model):

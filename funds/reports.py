@@ -8,6 +8,9 @@ cancelled ones count nowhere). The date range and `group_by=month` use those dat
 
 - `remaining`: allocated - requested - approved - paid, what allocations still hold for new
   requests;
+- `paid_rate_not_ok`: the part of `paid` paid in another currency on an exchange rate that was
+  not `ok` against its reference (outside the tolerance, or requested before rates were
+  checked): what an auditor looks at first;
 - `unallocated` (grouped by source only): received - allocated.
 
 Each measure is one aggregate query (grouped in the database), so the report costs the same few
@@ -27,11 +30,21 @@ from django.db.models import Case as Choose
 from django.db.models import Count, F, Q, Sum, When
 from django.db.models.functions import TruncMonth
 
-from funds.models import Allocation, Disbursement, FundingSource
-from funds.money import format_amount
+from common.money import format_amount
+from funds.models import Allocation, Disbursement, FundingSource, RateCheck
 
 GROUPINGS = ("source", "category", "case", "month")
-MEASURES = ("received", "allocated", "requested", "approved", "paid", "remaining", "unallocated")
+MEASURES = (
+    "received",
+    "allocated",
+    "requested",
+    "approved",
+    "paid",
+    "paid_rate_not_ok",
+    "remaining",
+    "unallocated",
+)
+_ADDED_UP = MEASURES[:6]
 ZERO = Decimal(0)
 
 
@@ -91,7 +104,7 @@ def _label(group_by: str, key: Any) -> str:
 def summary(*, group_by: str, period: Period = Period()) -> list[dict[str, Any]]:
     """One row per group and currency, ordered by group then currency."""
     totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
-        lambda: dict.fromkeys(MEASURES[:5], ZERO)
+        lambda: dict.fromkeys(_ADDED_UP, ZERO)
     )
 
     def add(rows: Iterable[dict], measure: str) -> None:
@@ -127,6 +140,15 @@ def summary(*, group_by: str, period: Period = Period()) -> list[dict[str, Any]]
     )
     for row in by_status:
         add([row], row["status"])
+    add(
+        disbursements.filter(status="paid")
+        .exclude(currency=F("source_currency"))
+        .exclude(rate_check=RateCheck.OK)
+        .values(key=_key(_DISBURSEMENT_KEYS[group_by]), cur=F("source_currency"))
+        .annotate(total=Sum("amount_in_source_currency"))
+        .order_by(),
+        "paid_rate_not_ok",
+    )
 
     names = _source_names(totals) if group_by == "source" else {}
     result = []

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.roles import Role
-from funds.models import Allocation, Disbursement, FundingSource
+from funds.models import Allocation, Disbursement, FundingSource, ReferenceRate
 
 
 def sources_visible_to(user: User) -> QuerySet[FundingSource]:
@@ -20,6 +20,14 @@ def sources_visible_to(user: User) -> QuerySet[FundingSource]:
     if user.has_role(Role.COORDINATOR, Role.AUDITOR, Role.CASEWORKER):
         return sources
     return sources.none()
+
+
+def reference_rates_visible_to(user: User) -> QuerySet[ReferenceRate]:
+    """Reference rates hold no personal data: every money role reads every one."""
+    rates = ReferenceRate.objects.select_related("recorded_by")
+    if user.has_role(Role.COORDINATOR, Role.AUDITOR, Role.CASEWORKER):
+        return rates
+    return rates.none()
 
 
 def allocations_visible_to(user: User) -> QuerySet[Allocation]:

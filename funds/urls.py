@@ -1,11 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from funds import api, disbursements_api, reports_api
+from funds import api, disbursements_api, rates_api, reports_api
 
 router = SimpleRouter()
 router.register("funds/sources", api.SourceViewSet, basename="funding-source")
 router.register("funds/allocations", api.AllocationViewSet, basename="allocation")
+router.register("funds/rates", rates_api.ReferenceRateViewSet, basename="reference-rate")
 router.register(
     "funds/disbursements", disbursements_api.DisbursementViewSet, basename="disbursement"
 )

@@ -18,8 +18,9 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import staff_create, token_issue
+from audit import triggers as audit_triggers
 from audit.chain import GENESIS_HASH
-from audit.triggers import APPEND_ONLY_TABLES, create_statements, drop_statements
+from funds import triggers as rate_triggers
 
 LOGIN_URL = "/api/v1/auth/login/"
 
@@ -49,18 +50,20 @@ class Staff:
 
 @pytest.fixture(autouse=True, scope="session")
 def _owner_empties_audit_tables_between_transactional_tests() -> Iterator[None]:
-    """Transactional tests end with a flush, which the append-only triggers refuse. Between
-    tests, the test database's owner drops the triggers, empties the tables and puts the
-    triggers and the migrated baseline (the chain's genesis head, the roles) back: exactly the
-    power the owner has in production too, and that the app role lacks."""
+    """Transactional tests end with a flush, which the append-only triggers (the audit log's,
+    the reference rates') refuse. Between tests, the test database's owner drops the triggers,
+    empties the tables and puts the triggers and the migrated baseline (the chain's genesis
+    head, the roles) back: exactly the power the owner has in production too, and that the app
+    role lacks."""
     ops_class = type(connection.ops)
     original = ops_class.sql_flush
+    append_only = {*audit_triggers.APPEND_ONLY_TABLES, *rate_triggers.RATE_TABLES}
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         statements = original(
             self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
         )
-        if not set(APPEND_ONLY_TABLES) & set(tables):
+        if not append_only & set(tables):
             return statements
         vendor = self.connection.vendor
         baseline = [
@@ -68,7 +71,12 @@ def _owner_empties_audit_tables_between_transactional_tests() -> Iterator[None]:
             f"VALUES (1, 0, '{GENESIS_HASH}', '{GENESIS_HASH}')",
             *(f"INSERT INTO auth_group (name) VALUES ('{role}')" for role in Role.values),
         ]
-        return [*drop_statements(vendor), *statements, *create_statements(vendor), *baseline]
+        drops = [*audit_triggers.drop_statements(vendor), *rate_triggers.drop_statements(vendor)]
+        creates = [
+            *audit_triggers.create_statements(vendor),
+            *rate_triggers.create_statements(vendor),
+        ]
+        return [*drops, *statements, *creates, *baseline]
 
     ops_class.sql_flush = sql_flush
     yield

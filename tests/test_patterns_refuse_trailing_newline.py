@@ -10,9 +10,9 @@ import pytest
 from accounts.authentication import _TOKEN_SHAPE
 from cases.api import REFERENCE_PATTERN
 from common.middleware import _SAFE_REQUEST_ID
+from common.money import parse_amount, parse_rate
 from common.serializers import _FIELD_NAME
 from encryption.keyring import KEK_ID_PATTERN
-from funds.money import parse_amount, parse_rate
 
 VALID = [
     (REFERENCE_PATTERN, "EV-7K3Q9P"),

@@ -1,7 +1,8 @@
 """Writes on funding sources and allocations.
 
-Locks are always taken in one order, source → allocation → disbursement (→ case), so two
-transactions touching the same money queue behind each other instead of deadlocking. The checks
+Locks are always taken in the order of `funds/locks.py` (source → allocation → disbursement →
+case), so two transactions touching the same money queue behind each other instead of
+deadlocking. The checks
 below give the client a clear message; the check constraints in `funds/models.py` are what
 make overspending impossible even if a check here were wrong.
 """
@@ -18,8 +19,9 @@ from django.utils import timezone
 from accounts.models import User
 from cases.models import ENDED_STATUSES, Case
 from common.exceptions import InvariantViolation
+from common.money import money_text
+from funds.locks import lock_case, lock_source
 from funds.models import Allocation, FundingSource
-from funds.money import money_text
 
 SOURCE_FIELDS = frozenset(
     {
@@ -35,22 +37,6 @@ SOURCE_FIELDS = frozenset(
         "notes",
     }
 )
-
-
-def lock_source(source: FundingSource) -> FundingSource:
-    return FundingSource.objects.select_for_update().get(pk=source.pk)
-
-
-def lock_case(case_id: Any, *, erased_ok: bool = False) -> Case:
-    """Lock the case against a concurrent erasure for the rest of the transaction, and refuse
-    money movements on an erased case (its key, which would seal the payee, is gone) unless
-    `erased_ok` (releasing money needs no key)."""
-    case = Case.objects.select_related("data_key").select_for_update(no_key=True).get(pk=case_id)
-    if case.erased and not erased_ok:
-        raise InvariantViolation(
-            f"Case {case.reference} was erased; no new money can be committed or moved for it."
-        )
-    return case
 
 
 def check_window(source: FundingSource, on: datetime.date) -> None:

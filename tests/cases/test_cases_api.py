@@ -12,6 +12,7 @@ import re
 import secrets
 import types
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -530,6 +531,22 @@ def test_a_need_is_recorded_with_its_cost_as_a_decimal_string(client):
     assert [n["id"] for n in listed_needs] == [need["id"]]
 
 
+@pytest.mark.parametrize(
+    ("cost", "currency", "shown"),
+    [("1500", "JPY", "1500"), ("10.125", "KWD", "10.125"), ("7.5", "EUR", "7.50")],
+)
+def test_a_need_cost_is_shown_with_its_currency_precision(client, cost, currency, shown):
+    case = open_case(client)
+
+    response = client.post(
+        case_url(case["id"], "needs/"), a_need(estimated_cost=cost, currency=currency)
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["estimated_cost"] == shown
+    assert Need.objects.get().estimated_cost == Decimal(cost)
+
+
 def test_a_need_without_cost_or_urgency_takes_the_defaults(client):
     case = open_case(client)
 
@@ -547,6 +564,11 @@ def test_a_need_without_cost_or_urgency_takes_the_defaults(client):
         ({"estimated_cost": "Infinity"}, "estimated_cost"),
         ({"estimated_cost": "1e30"}, "estimated_cost"),
         ({"estimated_cost": "lots"}, "estimated_cost"),
+        ({"estimated_cost": 1500}, "estimated_cost"),  # a JSON number went through a float
+        ({"estimated_cost": "0"}, "estimated_cost"),
+        ({"estimated_cost": "10.5", "currency": "JPY"}, "estimated_cost"),  # yen have no minor unit
+        ({"currency": "XYZ"}, "currency"),  # shaped like a code, but no currency
+        ({"currency": "DEM"}, "currency"),  # no longer legal tender
         ({"currency": DROP}, "currency"),
         ({"currency": ""}, "currency"),
         ({"currency": "eur"}, "currency"),
@@ -588,6 +610,7 @@ def test_a_need_moves_to_any_of_its_statuses(status, client):
         ({}, {"estimated_cost": "5.005"}, "estimated_cost"),
         ({}, {"currency": ""}, "currency"),  # a cost left without a currency
         ({}, {"currency": "rub"}, "currency"),
+        ({"estimated_cost": "1500.50"}, {"currency": "JPY"}, "estimated_cost"),
         ({"estimated_cost": DROP, "currency": DROP}, {"estimated_cost": "10.00"}, "currency"),
         ({}, {"status": "paid"}, "status"),
     ],

@@ -6,20 +6,46 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.roles import Role
 from cases.models import Case
 from cases.services import case_create
-from funds.models import Allocation
+from funds.models import Allocation, ReferenceRate
 from funds.services.disbursements import Terms
+from funds.services.rates import reference_rate_record
 from funds.services.sources import allocation_create, source_create
 from people.services import person_create
+from tests.matrix import new_staff
 
 SOURCES_URL = "/api/v1/funds/sources/"
 ALLOCATIONS_URL = "/api/v1/funds/allocations/"
 DISBURSEMENTS_URL = "/api/v1/funds/disbursements/"
 SUMMARY_URL = "/api/v1/funds/reports/summary/"
+RATES_URL = "/api/v1/funds/rates/"
+
+
+def record_rate(
+    from_currency: str,
+    to_currency: str,
+    rate: str,
+    *,
+    on: datetime.date | None = None,
+    by: User | None = None,
+) -> ReferenceRate:
+    """A reference rate (`rate` units of `to_currency` per unit of `from_currency`) dated `on`
+    (today), recorded by `by`: by default a coordinator who takes no other part, so the rate
+    counts for every requester and binds no approver."""
+    return reference_rate_record(
+        recorded_by=by or new_staff(Role.COORDINATOR),
+        from_currency=from_currency,
+        to_currency=to_currency,
+        rate=Decimal(rate),
+        rate_date=on or timezone.localdate(),
+        rate_source="Central bank of the test",
+    )
 
 
 def disbursement_url(item_id: object, suffix: str = "") -> str:

@@ -38,6 +38,7 @@ from tests.funds.helpers import (
     allocate,
     create_source,
     disbursement_url,
+    record_rate,
     request_money,
 )
 
@@ -305,12 +306,15 @@ def test_the_threshold_is_taken_in_the_source_currency(settings, client, allocat
     # RUB's own threshold is high, but the source is in EUR: what counts is the EUR amount
     settings.FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY = {"RUB": Decimal("500000")}
     rate = {"exchange_rate": "0.0105", "rate_source": "ECB", "rate_date": "2026-11-20"}
+    record_rate("RUB", "EUR", "0.0105")
 
-    above = request_money(client, allocation["id"], currency="RUB", amount="100000.00", **rate)
     below = request_money(client, allocation["id"], currency="RUB", amount="90000.00", **rate)
+    above = request_money(client, allocation["id"], currency="RUB", amount="100000.00", **rate)
 
     assert (above["amount_in_source_currency"], above["approvals_required"]) == ("1050.00", 2)
+    assert "amount_over_threshold" in above["approval_reasons"]
     assert (below["amount_in_source_currency"], below["approvals_required"]) == ("945.00", 1)
+    assert below["approval_reasons"] == []
 
 
 # --- a changed request loses its approvals ---------------------------------------------------
@@ -335,6 +339,7 @@ def test_the_threshold_is_taken_in_the_source_currency(settings, client, allocat
 def test_an_edited_request_loses_its_approvals_and_needs_fresh_ones(
     client, lead, coordinator, allocation, change
 ):
+    record_rate("RUB", "EUR", "0.0105")
     item = request_money(client, allocation["id"], amount="100.00")
     assert approve(lead, coordinator, item["id"]).json()["status"] == "approved"
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
@@ -53,7 +54,7 @@ from accounts.services import token_issue
 from funds.models import Allocation, Disbursement, FundingSource
 from funds.services.disbursements import disbursement_approve, disbursement_request
 from funds.services.sources import allocation_create
-from tests.funds.helpers import a_request, a_source, funded_case, terms
+from tests.funds.helpers import a_request, a_source, funded_case, record_rate, terms
 from tests.matrix import (
     ACTORS,
     ADMIN,
@@ -165,7 +166,7 @@ def requesters(caseworker: int, coordinator: int, unseen: int = 404) -> Expect:
 # --- The objects -------------------------------------------------------------------------------
 
 
-PLACEHOLDERS = ("source", "case", "allocation", "spare", "requested", "approved", "mine")
+PLACEHOLDERS = ("source", "case", "allocation", "spare", "requested", "approved", "mine", "rate")
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class Objects:
     requested: str  # requested by the case's caseworker
     approved: str  # requested by the case's caseworker, approved by another coordinator
     mine: str  # requested by the coordinator
+    rate: str  # a reference rate (no personal data, not tied to the case: read like a source)
     reference: str = ""
     payees: tuple[str, ...] = ()
 
@@ -230,8 +232,9 @@ def _money_for_a_case(caseworker: User, coordinator: User, approver: User, tag: 
     mine = disbursement_request(
         allocation=allocation, requested_by=coordinator, terms=terms(payees[2])
     )
+    rate = record_rate("RUB", "EUR", "0.0105", by=coordinator)
     return Objects(
-        *(str(x.pk) for x in (source, case, allocation, spare, requested, approved, mine)),
+        *(str(x.pk) for x in (source, case, allocation, spare, requested, approved, mine, rate)),
         reference=case.reference,
         payees=payees,
     )
@@ -265,7 +268,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
             objects={
                 OWN: _money_for_a_case(users[CW_ASSIGNED], coordinator, approver, OWN),
                 OTHER: _money_for_a_case(bystander, coordinator, approver, OTHER),
-                MISSING: Objects(*(str(uuid.uuid4()) for _ in range(7))),
+                MISSING: Objects(*(str(uuid.uuid4()) for _ in PLACEHOLDERS)),
             },
         )
         transaction.set_rollback(True)
@@ -311,6 +314,16 @@ def payment(world: World, actor: str, kind: str) -> dict[str, Any]:
 
 
 REASON = fixed({"reason": "no longer needed"})
+
+
+def new_rate(world: World, actor: str, kind: str) -> dict[str, Any]:
+    return {
+        "from_currency": "RUB",
+        "to_currency": "EUR",
+        "rate": "0.0104",
+        "rate_date": timezone.localdate().isoformat(),
+        "rate_source": "Central Bank of Russia",
+    }
 
 
 # --- The table ---------------------------------------------------------------------------------
@@ -363,6 +376,8 @@ DISBURSEMENTS = "funds/disbursements/"
 REQUESTED = "funds/disbursements/{requested}/"
 MINE = "funds/disbursements/{mine}/"
 SUMMARY = "funds/reports/summary/"
+RATES = "funds/rates/"
+RATE = "funds/rates/{rate}/"
 
 TABLE: list[Row] = [
     # sources
@@ -420,6 +435,16 @@ TABLE: list[Row] = [
     Row("funds/disbursements/{approved}/pay/", "POST", coordinators_only(200), payment),
     Row(f"{REQUESTED}pay/", "OPTIONS", for_money_staff(200)),
     *not_allowed(f"{REQUESTED}pay/", "GET", "HEAD", "PUT", "PATCH", "DELETE"),
+    # reference rates: read like sources, recorded by coordinators, never changed
+    Row(RATES, "GET", for_money_staff(200)),
+    Row(RATES, "HEAD", for_money_staff(200)),
+    Row(RATES, "OPTIONS", for_money_staff(200)),
+    Row(RATES, "POST", coordinators_only(201), new_rate),
+    *not_allowed(RATES, "PUT", "PATCH", "DELETE"),
+    Row(RATE, "GET", readable_by_money_staff(200)),
+    Row(RATE, "HEAD", readable_by_money_staff(200)),
+    Row(RATE, "OPTIONS", for_money_staff(200)),
+    *not_allowed(RATE, "POST", "PUT", "PATCH", "DELETE"),
     # reports
     Row(SUMMARY, "GET", reporting(200)),
     Row(SUMMARY, "GET", reporting(200), query="?format=csv", content_type="text/csv"),

@@ -38,7 +38,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import staff_create, token_issue
 from audit.models import Action, LogEntry
-from cases.models import Case
+from cases.models import Case, TimelineEntry
 from cases.services import case_erase
 from funds.models import Allocation, Approval, Disbursement, FundingSource
 from funds.services.disbursements import (
@@ -442,14 +442,13 @@ def test_after_erasure_no_new_money_moves_for_the_case(world):
     assert _state(money) == before
 
 
-@pytest.mark.parametrize("outstanding", ["open", "approved"])
 @pytest.mark.parametrize(("action", "closed_as"), [("cancel", "cancelled"), ("reject", "rejected")])
-def test_after_erasure_an_outstanding_request_can_be_closed_and_its_reason_is_not_kept(
-    world, outstanding, action, closed_as
+def test_after_erasure_an_approved_request_can_be_closed_and_its_reason_is_not_kept(
+    world, action, closed_as
 ):
     # Closing releases the reservation: the money must not stay locked by an erased case.
     money = world.erased
-    item = getattr(money, outstanding)
+    item = money.approved
     amount = Disbursement.objects.get(pk=item).amount_in_source_currency
     before = Allocation.objects.get(pk=money.allocation)
     approvals = Approval.objects.count()
@@ -466,3 +465,37 @@ def test_after_erasure_an_outstanding_request_can_be_closed_and_its_reason_is_no
     after = Allocation.objects.get(pk=money.allocation)
     assert (after.reserved, after.spent) == (before.reserved - amount, before.spent)
     assert occurrences(dump_database_text(), reason) == 0
+
+
+def test_the_erasure_cancelled_the_request_waiting_for_approval_and_released_it(world):
+    money = world.erased
+
+    waiting = Disbursement.objects.get(pk=money.open)
+    approved = Disbursement.objects.get(pk=money.approved)
+    allocation = Allocation.objects.get(pk=money.allocation)
+
+    assert (waiting.status, waiting.closed_by_id) == ("cancelled", world.user("coordinator").pk)
+    assert waiting.closing_reason is None  # the key was about to be destroyed: nothing sealed
+    assert approved.status == "approved"  # handed-over cash is never hidden: it stays open
+    assert allocation.reserved == approved.amount_in_source_currency
+    entry = TimelineEntry.objects.get(case_id=money.case, kind="money")
+    assert (entry.from_value, entry.to_value, entry.reason) == ("requested", "cancelled", None)
+
+
+def test_an_approved_request_of_an_erased_case_is_paid_without_sealed_details(world):
+    money, staff = world.erased, world.staff
+    amount = Disbursement.objects.get(pk=money.approved).amount_in_source_currency
+    before = Allocation.objects.get(pk=money.allocation)
+
+    response = world.clients["coordinator"].post(
+        disbursement_url(money.approved, "pay/"), {"otp": staff["coordinator"].totp()}
+    )
+
+    shown = ok(response)
+    assert (shown["status"], shown["receipt_reference"], shown["payment_comment"]) == (
+        "paid",
+        None,
+        None,
+    )
+    after = Allocation.objects.get(pk=money.allocation)
+    assert (after.reserved, after.spent) == (before.reserved - amount, before.spent + amount)

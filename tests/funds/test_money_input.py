@@ -3,7 +3,7 @@
 Anything but a plain decimal string within the currency's precision is refused with a 400 that
 names the field, on every endpoint that takes an amount, and nothing is stored; what is
 accepted is stored exactly and shown with exactly the currency's minor digits. The properties
-run on `funds.money` and the source serializer (no database); a few cases go through the API.
+run on `common.money` and the source serializer (no database); a few cases go through the API.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from accounts.services import staff_create, token_issue
+from common.money import MAX_AMOUNT, format_amount, parse_amount, precision
 from funds.api import SourceSerializer
 from funds.models import Allocation, Disbursement, FundingSource
-from funds.money import MAX_AMOUNT, format_amount, parse_amount, precision
 from tests.cases.helpers import error_fields, open_case
 from tests.funds.helpers import (
     ALLOCATIONS_URL,
@@ -36,6 +36,7 @@ from tests.funds.helpers import (
     allocate,
     create_source,
     disbursement_url,
+    record_rate,
     request_money,
 )
 
@@ -444,6 +445,8 @@ def test_a_payment_in_another_currency_without_its_rate_is_refused(client, books
 def test_a_payment_in_another_currency_reserves_its_converted_amount(
     client, books, source_currency, amount, currency, rate, in_source
 ):
+    record_rate(currency, source_currency, rate)
+
     response = client.post(
         DISBURSEMENTS_URL,
         a_request(
@@ -495,6 +498,7 @@ def test_bad_exchange_rates_are_refused(client, books):
 
 def test_changing_the_payment_currency_needs_a_rate_for_the_new_currency(client, books):
     # Given a request paid in roubles at a rouble rate
+    record_rate("RUB", "EUR", "0.0101")
     item = request_money(
         client, books["EUR"]["id"], amount="10000.00", currency="RUB", **RATE_TERMS
     )

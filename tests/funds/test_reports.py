@@ -32,7 +32,7 @@ from funds.models import Allocation, Disbursement, FundingSource
 from funds.services import disbursements as money
 from funds.services import sources
 from tests.cases.helpers import error_fields, open_case, record_person
-from tests.funds.helpers import SUMMARY_URL
+from tests.funds.helpers import SUMMARY_URL, record_rate
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +178,7 @@ def seed(staffing: Staffing, clients: dict[str, APIClient]) -> Books:
     travel = an_allocation(staffing, eur, one, "travel", "3000.00", "2026-03-05T10:00")
     housing = an_allocation(staffing, eur, two, "housing", "2000.00", "2026-03-06T10:00")
     roubles = an_allocation(staffing, rub, one, "travel", "100000.00", "2026-04-02T10:00")
+    record_rate("RUB", "EUR", "0.0105")
 
     spend = a_disbursement
     spend(staffing, travel, "requested", "100.00", asked="2026-03-10T09:00")
@@ -222,8 +223,14 @@ def reader(world: Books) -> APIClient:
     return world.clients["reader"]
 
 
-def figures(*values: str, received: str | None = None, unallocated: str | None = None) -> dict:
+def figures(
+    *values: str,
+    received: str | None = None,
+    unallocated: str | None = None,
+    paid_rate_not_ok: str = "0.00",
+) -> dict:
     row = dict(zip(MEASURES, values, strict=True))
+    row["paid_rate_not_ok"] = paid_rate_not_ok
     if received is not None:
         row["received"] = received
     if unallocated is not None:
@@ -484,6 +491,59 @@ def test_the_report_query_count_does_not_grow_with_the_disbursements(
 
 
 # --- the donor's view ------------------------------------------------------------------------
+
+
+# --- Paid on a rate that was not ok ------------------------------------------------------------
+
+
+def test_the_report_shows_per_group_what_was_paid_on_a_rate_that_was_not_ok(
+    reader, books, staffing
+):
+    # Given three rouble payments from the euro source in May, against a reference of 0.0105:
+    # one at the reference (ok), one requested before rates were checked, one 4.8% off it
+    travel = books.allocations[0]
+    rub = {"asked": "2026-05-04", "decided": "2026-05-05", "currency": "RUB"}
+    a_disbursement(staffing, travel, "paid", "10000.00", rate="0.0105", **rub)  # 105.00 EUR
+    legacy = a_disbursement(staffing, travel, "paid", "1000.00", rate="0.0105", **rub)  # 10.50
+    Disbursement.objects.filter(pk=legacy.pk).update(rate_check="")
+    off = money.disbursement_request(
+        allocation=travel,
+        requested_by=staffing.requester,
+        terms=money.Terms(
+            amount=Decimal("10000.00"),
+            currency="RUB",
+            purpose="Tickets",
+            method="cash",
+            payee=PAYEE,
+            exchange_rate=Decimal("0.0110"),  # 110.00 EUR
+            rate_source="The requester's bank",
+            rate_date=datetime.date(2026, 5, 4),
+        ),
+    )
+    assert off.rate_check == "outside_tolerance"
+    money.disbursement_approve(disbursement=off, approver=staffing.approver)
+    money.disbursement_approve(disbursement=off, approver=new_user(Role.COORDINATOR))
+    money.disbursement_pay(disbursement=off, actor=staffing.approver, receipt_reference=RECEIPT)
+    Disbursement.objects.filter(pk=off.pk).update(
+        requested_at=at("2026-05-04"), approved_at=at("2026-05-05"), paid_at=at("2026-05-05")
+    )
+
+    # When the May report is read, as JSON and as CSV
+    rows = report(reader, group_by="category", **{"from": "2026-05-01", "to": "2026-05-31"})
+    response = reader.get(
+        SUMMARY_URL, {"group_by": "category", "from": "2026-05-01", "format": "csv"}
+    )
+
+    # Then what was not checked ok counts there, in the source's currency, and nowhere else
+    assert rows == {
+        ("travel", "EUR"): figures(
+            "0.00", "0.00", "0.00", "225.50", "-225.50", paid_rate_not_ok="120.50"
+        )
+    }
+    _header, csv_lines = csv_rows(response)
+    assert [(row["category"], row["paid_rate_not_ok"]) for row in csv_lines] == [
+        ("travel", "120.50")
+    ]
 
 
 def test_transparency_shows_totals_per_category_and_nothing_about_people(reader, books, staffing):

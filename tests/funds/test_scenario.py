@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from accounts.roles import Role
 from audit.models import Action, LogEntry
 from encryption.exceptions import KeyDestroyed
 from funds.models import Disbursement
 from tests.cases.helpers import CASES_URL, a_case, case_url
 from tests.funds.helpers import (
     ALLOCATIONS_URL,
+    RATES_URL,
     SUMMARY_URL,
     allocate,
     create_source,
@@ -32,7 +36,15 @@ RECEIPT = "WU-MTCN-8841-2201-77"
 
 
 def test_helpline_call_to_audited_payment_and_erasure(
-    client, caseworker, lead, coordinator, second_coordinator, auditor, client_for
+    client,
+    caseworker,
+    lead,
+    coordinator,
+    second_coordinator,
+    auditor,
+    client_for,
+    make_staff,
+    settings,
 ):
     # A call comes in: the caseworker records the caller and checks they are not known yet.
     caller = a_person(full_name="Ruslan Testov", phone="+7 928 000-11-22")
@@ -90,6 +102,64 @@ def test_helpline_call_to_audited_payment_and_erasure(
     assert paid.json()["payee"] == PAYEE
     assert paid.json()["receipt_reference"] == RECEIPT
 
+    # Roubles for the last leg: the ECB publishes no rouble rate, so a coordinator records the
+    # reference, and the caseworker's rate from the exchange office is checked against it.
+    settings.FUNDS_DUAL_APPROVAL_THRESHOLD_BY_CURRENCY = {"RUB": Decimal("90000")}
+    today = timezone.localdate().isoformat()
+    other = client_for(second_coordinator)
+    reference = other.post(
+        RATES_URL,
+        {
+            "from_currency": "RUB",
+            "to_currency": "EUR",
+            "rate": "0.0105",
+            "rate_date": today,
+            "rate_source": "Central Bank of Russia, official rate",
+        },
+        HTTP_IDEMPOTENCY_KEY="rub-rate-1",
+    )
+    assert reference.status_code == 201, reference.json()
+    roubles = request_money(
+        client,
+        allocation["id"],
+        amount="20000.00",
+        currency="RUB",
+        exchange_rate="0.0104",
+        rate_source="Exchange office, Nazran",
+        rate_date=today,
+        payee=PAYEE,
+    )
+    assert (roubles["rate_check"], roubles["reference_rate"]) == ("ok", "0.0105")
+    assert roubles["reference_rate_ids"] == [reference.json()["id"]]
+    # 208.00 EUR at the office's rate, 210.00 at the reference: the larger is reserved.
+    assert (roubles["amount_at_exchange_rate"], roubles["amount_at_reference_rate"]) == (
+        "208.00",
+        "210.00",
+    )
+    assert roubles["amount_in_source_currency"] == "210.00"
+    # 1,500 + 210 EUR for travel on this case within the week: a split would need two approvers.
+    assert (roubles["approvals_required"], roubles["approval_reasons"]) == (2, ["split_requests"])
+    # Whoever recorded the reference cannot approve what was checked against it.
+    recorder = other.post(
+        disbursement_url(roubles["id"], "approve/"), {"otp": second_coordinator.totp(1)}
+    )
+    assert recorder.status_code == 409, recorder.json()
+    assert "reference rate" in recorder.json()["message"]
+    third, fourth = make_staff(Role.COORDINATOR), make_staff(Role.COORDINATOR)
+    halfway = client_for(third).post(
+        disbursement_url(roubles["id"], "approve/"), {"otp": third.totp()}
+    )
+    assert halfway.json()["status"] == "requested", halfway.json()
+    approved = client_for(fourth).post(
+        disbursement_url(roubles["id"], "approve/"), {"otp": fourth.totp()}
+    )
+    assert approved.json()["status"] == "approved", approved.json()
+    paid_in_roubles = client_for(third).post(
+        disbursement_url(roubles["id"], "pay/"),
+        {"otp": third.totp(steps_ahead=1), "receipt_reference": "CASH-RUB-1"},
+    )
+    assert paid_in_roubles.json()["status"] == "paid", paid_in_roubles.json()
+
     # The report adds it up.
     report = client_for(auditor).get(SUMMARY_URL, {"group_by": "case"})
     assert report.status_code == 200
@@ -99,8 +169,9 @@ def test_helpline_call_to_audited_payment_and_erasure(
         "allocated": "2000.00",
         "requested": "0.00",
         "approved": "0.00",
-        "paid": "1500.00",
-        "remaining": "500.00",
+        "paid": "1710.00",
+        "paid_rate_not_ok": "0.00",
+        "remaining": "290.00",
     }
     assert report.json()["rows"] == [row]
 
@@ -140,4 +211,4 @@ def test_helpline_call_to_audited_payment_and_erasure(
     with pytest.raises(KeyDestroyed):
         _ = stored.payee
     allocations = lead.get(ALLOCATIONS_URL, {"case": case_id}).json()["results"]
-    assert [a["spent"] for a in allocations] == ["1500.00"]
+    assert [a["spent"] for a in allocations] == ["1710.00"]

@@ -1,6 +1,7 @@
-"""`manage.py seed_demo_funds`: a fictional donation, an allocation to the demo case and one
-request waiting for approval, for `make run` (development only; run `seed_demo`,
-`seed_demo_people` and `seed_demo_cases` first)."""
+"""`manage.py seed_demo_funds`: a fictional donation, an allocation to the demo case, one
+request waiting for approval and reference rates dated today (so a request in roubles or dollars
+can be tried), for `make run` (development only; run `seed_demo`, `seed_demo_people` and
+`seed_demo_cases` first)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.models import User
 from cases.models import Case
+from funds.ecb import EcbFigure
 from funds.models import FundingSource
 from funds.services.disbursements import Terms, disbursement_request
+from funds.services.rates import ecb_rates_import
 from funds.services.sources import allocation_create, source_create
 
 
@@ -28,6 +32,16 @@ class Command(BaseCommand):
         case = Case.objects.filter(created_by=caseworker).order_by("created_at").first()
         if caseworker is None or coordinator is None or case is None:
             raise CommandError("Run seed_demo, seed_demo_people and seed_demo_cases first.")
+        # Recorded as an import (nobody's entry), so demo-coordinator may approve a request
+        # checked against them; fictional figures, labelled as such. Idempotent like an import.
+        today = timezone.localdate()
+        ecb_rates_import(
+            figures=[
+                EcbFigure(rate_date=today, currency=code, rate=Decimal(rate))
+                for code, rate in (("RUB", "95.0000"), ("USD", "1.0500"), ("GBP", "0.8600"))
+            ],
+            rate_source="Fictional demo figures (not published by the ECB)",
+        )
         if FundingSource.objects.filter(name="Demo winter appeal").exists():
             self.stdout.write("The demo funds already exist.")
             return

@@ -1,4 +1,5 @@
-"""Money: a Decimal and an ISO 4217 code, never a float.
+"""Money: a Decimal and an ISO 4217 code, never a float. One home for every app that holds an
+amount (sources, allocations, disbursements, a need's estimated cost).
 
 Currencies are those legal tender somewhere today, with each one's number of minor digits,
 both from the Unicode CLDR data shipped with Babel (what django-money and py-moneyed use).
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_territory_currencies
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -73,32 +77,39 @@ def parse_amount(text: Any, currency: str | None) -> Decimal:
     Raises `ValueError` with a message fit for the client (the value itself is not repeated).
     """
     if not isinstance(text, str):
-        raise ValueError('Write the amount as a decimal string, e.g. "1500.00".')
+        raise ValueError(_('Write the amount as a decimal string, e.g. "1500.00".'))
     if not _AMOUNT_TEXT.fullmatch(text):
-        raise ValueError('Write the amount as digits and an optional point, e.g. "1500.00".')
+        raise ValueError(_('Write the amount as digits and an optional point, e.g. "1500.00".'))
     amount = Decimal(text)
     if amount <= 0:
-        raise ValueError("The amount must be more than zero.")
+        raise ValueError(_("The amount must be more than zero."))
     if amount >= MAX_AMOUNT:
-        raise ValueError(f"The amount must be less than {MAX_AMOUNT:,}.")
+        raise ValueError(
+            _("The amount must be less than %(maximum)s.") % {"maximum": f"{MAX_AMOUNT:,}"}
+        )
     if currency is not None and amount != amount.quantize(quantum(currency)):
-        raise ValueError(f"{currency} amounts have at most {precision(currency)} decimal places.")
+        raise ValueError(
+            _("%(currency)s amounts have at most %(places)s decimal places.")
+            % {"currency": currency, "places": precision(currency)}
+        )
     return amount
 
 
 def parse_rate(text: Any) -> Decimal:
     """An exchange rate (units of the source's currency per unit paid) as a decimal string."""
     if not isinstance(text, str) or not _AMOUNT_TEXT.fullmatch(text):
-        raise ValueError('Write the rate as a decimal string, e.g. "0.0102".')
+        raise ValueError(_('Write the rate as a decimal string, e.g. "0.0102".'))
     try:
         rate = Decimal(text)
         exact = rate == rate.quantize(Decimal(1).scaleb(-RATE_PLACES))
     except InvalidOperation:
         exact = False
     if not exact:
-        raise ValueError(f"A rate has at most {RATE_PLACES} decimal places.")
+        raise ValueError(
+            _("A rate has at most %(places)s decimal places.") % {"places": RATE_PLACES}
+        )
     if rate <= 0 or rate >= MAX_RATE:
-        raise ValueError("The rate must be more than zero and less than a billion.")
+        raise ValueError(_("The rate must be more than zero and less than a billion."))
     return rate
 
 
@@ -108,7 +119,9 @@ def format_amount(amount: Decimal, currency: str) -> str:
 
 
 class CurrencyField(serializers.CharField):
-    default_error_messages = {"invalid": "Use the ISO 4217 code of a current currency, e.g. EUR."}
+    default_error_messages = {
+        "invalid": gettext_lazy("Use the ISO 4217 code of a current currency, e.g. EUR.")
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=3, min_length=3, **kwargs)
@@ -135,6 +148,28 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value: Decimal) -> str:
         return str(value)
+
+
+@extend_schema_field(DECIMAL_STRING)
+class MoneyField(AmountField):
+    """An amount shown with exactly its currency's minor digits ("1500.00", "1500" in JPY).
+
+    `currency_of(instance)` names the currency of the record being shown (None: no amount).
+    Read-only unless `read_only=False` is passed, when it takes input like `AmountField`."""
+
+    def __init__(self, currency_of: Callable[[Any], str | None], **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+        self.currency_of = currency_of
+
+    def get_attribute(self, instance: Any) -> Any:
+        return (super().get_attribute(instance), self.currency_of(instance))
+
+    def to_representation(self, value: tuple[Decimal | None, str | None]) -> str | None:
+        amount, currency = value
+        if amount is None:
+            return None
+        return format_amount(amount, currency) if currency else str(amount)
 
 
 @extend_schema_field({**DECIMAL_STRING, "example": "0.0102"})
