@@ -546,8 +546,8 @@ def disbursements_settle_for_ended_case(
     if to is not None and approved:
         raise InvariantViolation(
             ngettext(
-                "Case %(reference)s has an approved request not yet paid: pay or cancel it "
-                "before moving the case to %(status)s.",
+                "Case %(reference)s has %(count)s approved request not yet paid: pay or "
+                "cancel it before moving the case to %(status)s.",
                 "Case %(reference)s has %(count)s approved requests not yet paid: pay or "
                 "cancel them before moving the case to %(status)s.",
                 len(approved),

@@ -60,7 +60,7 @@ def test_a_case_with_an_approved_unpaid_request_cannot_end(
 
     assert response.status_code == 409
     assert response.json()["rule"] == "approved_requests_unpaid"
-    assert "an approved request not yet paid" in response.json()["message"]
+    assert "1 approved request not yet paid" in response.json()["message"]
     assert Case.objects.get(pk=case_id).status == (path[0] if len(path) > 1 else "intake")
     assert Disbursement.objects.get(pk=item["id"]).status == "approved"
     assert reserved(allocation_id) == Decimal("100.00")
