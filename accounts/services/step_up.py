@@ -63,7 +63,13 @@ def step_up_verify(*, token: AuthToken, user: User, code: str, password: str | N
 def _check(*, token: AuthToken, user: User, code: str, password: str | None) -> DomainError | None:
     # The token's record first, then the device: concurrent step-ups with one token queue
     # here, so each failure is counted and the limit is exact.
-    record, _ = TokenRecord.objects.select_for_update().get_or_create(token_id=token.pk)
+    record = TokenRecord.objects.select_for_update().filter(token_id=token.pk).first()
+    if record is None:
+        # Revoked while this request was on its way, or issued before tokens had records. The
+        # token's row stays locked until commit, so it cannot vanish under a new record.
+        if not AuthToken.objects.select_for_update().filter(pk=token.pk).exists():
+            return StepUpTokenRevoked()
+        record = TokenRecord.objects.create(token_id=token.pk)
     if _matches(user=user, code=code, password=password):
         if record.step_up_failures:
             record.step_up_failures = 0
