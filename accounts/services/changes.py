@@ -29,6 +29,7 @@ from accounts.models import EnrolmentCode, StaffChange, User, normalize_username
 from accounts.roles import Role
 from accounts.services.enrolment import IssuedEnrolmentCode, enrolment_code_issue
 from accounts.services.staff import (
+    lock_admin_membership,
     lock_staff_row,
     roles_apply,
     roles_checked,
@@ -157,10 +158,15 @@ def staff_roles_request(*, user: User, roles: Iterable[str], actor: User) -> Sta
     if actor.pk == user.pk:
         raise PermissionDenied(_("Another admin must change your roles."))
     chosen = set(roles_checked(roles))
+    # The roles are read under the locks roles_apply takes too (in its order), so a
+    # concurrent change cannot slip between reading them and deciding what to grant.
+    lock_admin_membership()
+    user = lock_staff_row(user)
     current = set(user.roles)
     grant = (chosen - current) & GUARDED_ROLES
     now = chosen - grant
-    user = roles_apply(user=user, roles=now) if now != current else lock_staff_row(user)
+    if now != current:
+        user = roles_apply(user=user, roles=now)
     change = None
     if grant:
         change, _code = _request(

@@ -39,7 +39,7 @@ def roles_checked(roles: Iterable[str]) -> list[str]:
     return chosen
 
 
-def _lock_admin_membership() -> None:
+def lock_admin_membership() -> None:
     """Every change that could leave the programme without an admin (a demotion, a
     deactivation) first locks the admin role's row, before any other row: they queue one
     behind the other and cannot deadlock, and the check that follows, a fresh statement, sees
@@ -85,7 +85,7 @@ def roles_apply(*, user: User, roles: Iterable[str]) -> User:
     and after its locks. Sends `staff_rights_reduced` when a role is taken away."""
     chosen = set(roles)
     if Role.ADMIN not in chosen:
-        _lock_admin_membership()
+        lock_admin_membership()
         _ensure_another_admin_remains(user)
     user = lock_staff_row(user)
     removed = sorted(user.roles - chosen)
@@ -113,7 +113,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
 @transaction.atomic
 def staff_deactivate(*, user: User) -> User:
     """The panic button: the account stops working and every token it holds dies now."""
-    _lock_admin_membership()
+    lock_admin_membership()
     user = lock_staff_row(user)
     if user.is_active:
         _ensure_another_admin_remains(user)
