@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.http import HttpRequest
@@ -102,6 +103,12 @@ def _open_code(*, user: User | None, code: str, redeemed: bool) -> EnrolmentCode
     return found
 
 
+def _hash_anyway(password: str) -> None:
+    """Hash the password as a real check would, so how long a failure takes does not say
+    whether the name or the code was wrong (Django's ModelBackend does the same at login)."""
+    make_password(password)
+
+
 def _enrolment_failed() -> LoginFailed:
     return LoginFailed(
         _("Enrolment failed: the username, enrolment code or password is not valid.")
@@ -132,6 +139,7 @@ def enrolment_redeem(
         user = User.objects.filter(username=name).first()
         enrolment = _open_code(user=user, code=code, redeemed=False)
         if user is None or enrolment is None:
+            _hash_anyway(password)
             return None
         if enrolment.purpose == EnrolmentCode.Purpose.RESET:
             if not user.check_password(password):
@@ -170,7 +178,10 @@ def enrolment_confirm(
     def attempt(who: lockout.Attempt) -> IssuedToken | None:
         user = User.objects.filter(username=name).first()
         enrolment = _open_code(user=user, code=code, redeemed=True)
-        if user is None or enrolment is None or not user.check_password(password):
+        if user is None or enrolment is None:
+            _hash_anyway(password)
+            return None
+        if not user.check_password(password):
             return None
         if not second_factor_confirm(user=user, code=otp):
             return None
