@@ -9,6 +9,7 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from accounts.services.tokens import token_touch
 from audit.context import set_actor
 
 _TOKEN_SHAPE = re.compile(rb"^[0-9a-f]{64}\Z")
@@ -16,7 +17,7 @@ _TOKEN_SHAPE = re.compile(rb"^[0-9a-f]{64}\Z")
 
 class BearerTokenAuthentication(TokenAuthentication):
     """knox, with malformed credentials refused before they reach the database or a decoder
-    (knox would answer a non-UTF-8 header with a 500)."""
+    (knox would answer a non-UTF-8 header with a 500), and each token's last use noted."""
 
     def authenticate(self, request: Request):
         parts = (
@@ -29,4 +30,5 @@ class BearerTokenAuthentication(TokenAuthentication):
             # DRF authenticates inside the view, after every middleware: this is the first
             # moment the actor is known, so the audit context learns it here.
             set_actor(authenticated[0])
+            token_touch(token=authenticated[1])
         return authenticated

@@ -1,12 +1,12 @@
-"""Reads of staff accounts."""
+"""Reads of staff accounts, their changes and their tokens."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 from knox.models import AuthToken
 
-from accounts.models import User
+from accounts.models import StaffChange, TokenRecord, User
 
 
 def staff_list() -> QuerySet[User]:
@@ -22,4 +22,25 @@ def live_token(*, digest: str) -> AuthToken | None:
         .prefetch_related("user__groups")
         .filter(digest=digest, expiry__gt=timezone.now(), user__is_active=True)
         .first()
+    )
+
+
+def staff_changes() -> QuerySet[StaffChange]:
+    """Every change (admins see them all), those waiting for approval first."""
+    waiting_first = Case(
+        When(status=StaffChange.Status.PENDING, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return StaffChange.objects.select_related("target", "requested_by", "decided_by").order_by(
+        waiting_first, "-requested_at", "id"
+    )
+
+
+def tokens_of(user: User) -> QuerySet[TokenRecord]:
+    """The caller's own live API tokens, newest first; nobody else's."""
+    return (
+        TokenRecord.objects.filter(token__user=user)
+        .select_related("token")
+        .order_by("-issued_at", "id")
     )

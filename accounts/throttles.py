@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.lockout import known_device
 from common.client_ip import client_ip_for
 
 
@@ -26,13 +27,19 @@ class StaffRateThrottle(SimpleRateThrottle):
 
 
 class LoginRateThrottle(SimpleRateThrottle):
-    """Login attempts per client address. Brute force is stopped by the lockout; this only
-    bounds the rate at which anyone can make the server hash passwords."""
+    """Login and enrolment attempts per client address. Guessing is stopped by the lockout;
+    this only bounds the rate at which anyone can make the server hash passwords.
+
+    A client with a live device token is not counted (its own failures lock its token), and
+    with LOGIN_LIMIT_BY_ADDRESS=false nobody is: behind a Tor onion service every client shares
+    one address, and one stranger could otherwise hold up every login."""
 
     scope = "login"
 
     def get_rate(self) -> str:
         return settings.LOGIN_THROTTLE_RATE
 
-    def get_cache_key(self, request: Request, view) -> str:
+    def get_cache_key(self, request: Request, view) -> str | None:
+        if not settings.LOGIN_LIMIT_BY_ADDRESS or known_device(request._request):
+            return None
         return self.cache_format % {"scope": self.scope, "ident": client_ip_for(request._request)}

@@ -38,6 +38,7 @@ class Action:
     LOGIN_FAILED = 11
     TOKEN_ISSUED = 12
     TOKEN_REVOKED = 13
+    STEP_UP_FAILED = 14
     KEYS_REWRAPPED = 20
     ERASED = 21
     DUPLICATE_CHECK = 22
@@ -51,6 +52,7 @@ class Action:
         (LOGIN_FAILED, "login_failed"),
         (TOKEN_ISSUED, "token_issued"),
         (TOKEN_REVOKED, "token_revoked"),
+        (STEP_UP_FAILED, "step_up_failed"),
         (KEYS_REWRAPPED, "keys_rewrapped"),
         (ERASED, "erased"),
         (DUPLICATE_CHECK, "duplicate_check"),

@@ -55,13 +55,14 @@ def setup_database() -> None:
     django.setup()
 
 
-def _row_write(device_id: int, n: int, tag: str) -> None:
+def _row_write(device_id, n: int, tag: str) -> None:
     """The smallest audited write: one row created in its own transaction."""
     from django.db import transaction
-    from django_otp.plugins.otp_static.models import StaticToken
+
+    from accounts.models import BackupCode
 
     with transaction.atomic():
-        StaticToken.objects.create(device_id=device_id, token=f"{tag}{n:06x}"[:16])
+        BackupCode.objects.create(device_id=device_id, digest=f"{tag}{n:06x}")
 
 
 def _service_write(user_id, n: int, tag: str) -> None:
@@ -128,8 +129,8 @@ def timed_writes(
 
 def bench_writes(total: int) -> None:
     from django.db import transaction
-    from django_otp.plugins.otp_static.models import StaticDevice
 
+    from accounts.models import BackupCodeDevice
     from accounts.services import staff_create
     from audit.verify import verify_chain
 
@@ -141,7 +142,7 @@ def bench_writes(total: int) -> None:
             )
         users.append(user)
     targets = {
-        "row": [StaticDevice.objects.get(user=user).pk for user in users],
+        "row": [BackupCodeDevice.objects.get(user=user).pk for user in users],
         "service": [user.pk for user in users],
     }
     if not total:

@@ -270,9 +270,9 @@ class Authenticator:
 
     def resync(self) -> None:
         """Start from the device as the server left it (last accepted step, drift)."""
-        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from accounts.models import SealedTOTPDevice
 
-        device = TOTPDevice.objects.get(user_id=self.user_id)
+        device = SealedTOTPDevice.objects.select_related("data_key").get(user_id=self.user_id)
         self.key, self.step, self.t0 = device.bin_key, device.step, device.t0
         self.digits = device.digits
         now = int((time.time() - self.t0) // self.step)

@@ -90,7 +90,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
-    "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -128,7 +127,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.WebSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -197,10 +195,7 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -291,6 +286,8 @@ REST_FRAMEWORK = {
 }
 
 TOKEN_TTL = timedelta(hours=env_int("TOKEN_TTL_HOURS", 8, minimum=1))
+# knox's own token model, named so that accounts.TokenRecord can point at it (it is swappable).
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 (a model name)
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": TOKEN_TTL,
@@ -327,6 +324,8 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_AGE = None  # dies with the browser, like the session
 CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_FAILURE_VIEW = "web.views.csrf_failure"
+# The device token of the login service's lockout (accounts/lockout.py), remembered per browser.
+UI_DEVICE_COOKIE_NAME = f"{_COOKIE_PREFIX}sp_device"
 LANGUAGE_COOKIE_NAME = f"{_COOKIE_PREFIX}sp_language"
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Strict"
@@ -351,16 +350,25 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Lockout: the account and the client address are each locked after this many failures.
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-# A success must not wipe failures counted against the client address: an insider could
-# otherwise guess a colleague's password and reset the counter by logging in as themselves.
-AXES_RESET_ON_SUCCESS = False
-AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip_for"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_SENSITIVE_PARAMETERS = ["password", "otp"]
+# Second factors (accounts/models/devices.py). No throttle's delay grows past this many seconds:
+# whoever can make a device fail must not be able to freeze it for days.
+OTP_THROTTLE_MAX_SECONDS = env_int("OTP_THROTTLE_MAX_SECONDS", 300, minimum=1)
+# Wrong step-up codes (approve/, pay/, admin writes) one token may send before it is revoked.
+STEP_UP_FAILURE_LIMIT = env_int("STEP_UP_FAILURE_LIMIT", 5, minimum=1)
+# How long an enrolment code (a new account, a second-factor reset) can be redeemed.
+STAFF_ENROLMENT_TTL = timedelta(hours=env_int("STAFF_ENROLMENT_TTL_HOURS", 24, minimum=1))
+# Granting roles, reactivating and resetting second factors wait for a second admin whenever
+# two or more admins were active within this many days.
+STAFF_FOUR_EYES_WINDOW = timedelta(days=env_int("STAFF_FOUR_EYES_WINDOW_DAYS", 30, minimum=1))
+
+# Lockout (accounts/lockout.py). An account is locked for unknown devices, and a device token
+# for itself, after this many failures within the cool-off; an address is slowed down.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_COOLOFF = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Off behind a Tor onion service, where every client shares one address.
+LOGIN_LIMIT_BY_ADDRESS = env_bool("LOGIN_LIMIT_BY_ADDRESS", default=True)
+# Failure records and unused device tokens are forgotten after this (`purge_login_attempts`).
+LOGIN_ATTEMPT_RETENTION = timedelta(days=env_int("LOGIN_ATTEMPT_RETENTION_DAYS", 30, minimum=1))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Safe Passage API",
@@ -436,7 +444,4 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # django-axes logs the username of every failed login, whatever was typed into it (a
-    # password, by mistake); the audit log records failures without that.
-    "loggers": {"axes": {"level": "ERROR"}},
 }

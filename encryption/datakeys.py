@@ -43,20 +43,37 @@ def wrap(key: bytes, *, owner_label: str, owner_id: uuid.UUID, ring: Keyring) ->
 def unwrap(data_key: DataKey, *, ring: Keyring | None = None) -> bytes:
     if data_key.destroyed or data_key.wrapped is None:
         raise KeyDestroyed(f"Data key {data_key.pk} was destroyed; what it sealed is gone.")
-    ring = ring or keyring()
-    wrapped = bytes(data_key.wrapped)
-    aad = wrap_aad(
-        owner_label=data_key.owner_label, owner_id=data_key.owner_id, kek_id=data_key.kek_id
+    return unwrap_key(
+        wrapped=bytes(data_key.wrapped),
+        key_id=data_key.pk,
+        owner_label=data_key.owner_label,
+        owner_id=data_key.owner_id,
+        kek_id=data_key.kek_id,
+        ring=ring or keyring(),
     )
+
+
+def unwrap_key(
+    *,
+    wrapped: bytes,
+    key_id: uuid.UUID,
+    owner_label: str,
+    owner_id: uuid.UUID,
+    kek_id: str,
+    ring: Keyring,
+) -> bytes:
+    """The data key in `wrapped`, from a row's values (`key_id` only names it in errors): what
+    `unwrap` does for a `DataKey`, and what a data migration's historical rows need."""
+    aad = wrap_aad(owner_label=owner_label, owner_id=owner_id, kek_id=kek_id)
     try:
-        key = ring.kek(data_key.kek_id).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
+        key = ring.kek(kek_id).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
     except InvalidTag:
         raise DecryptionError(
-            f"Data key {data_key.pk} does not open with key-encryption key "
-            f"{data_key.kek_id!r}: the configured key is wrong or the row was altered."
+            f"Data key {key_id} does not open with key-encryption key "
+            f"{kek_id!r}: the configured key is wrong or the row was altered."
         ) from None
     if len(key) != KEY_BYTES:
-        raise DecryptionError(f"Data key {data_key.pk} has the wrong length.")
+        raise DecryptionError(f"Data key {key_id} has the wrong length.")
     return key
 
 

@@ -24,9 +24,11 @@ import datetime
 import hashlib
 import json
 import os
+import uuid
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core import checks, exceptions
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -40,6 +42,42 @@ FORMAT_V1 = 1
 HEADER_BYTES = 1 + 16
 MIN_SEALED_BYTES = HEADER_BYTES + NONCE_BYTES + 16
 _FORMAT_V1_BYTE = bytes([FORMAT_V1])
+
+
+def _aad(header: bytes, label: bytes, pk: Any) -> bytes:
+    """`label` ends with a NUL byte, so no label is a prefix of another's associated data."""
+    return header + label + str(pk).encode()
+
+
+def seal_blob(
+    *, cipher: AESGCM, data_key_id: uuid.UUID, label: str, pk: Any, plaintext: bytes
+) -> bytes:
+    """The stored form of `plaintext` for the field `label` (`app.model.field`) of row `pk`,
+    under the data key `data_key_id` (whose cipher is `cipher`).
+
+    What a model save does; exposed for data migrations, whose historical models cannot reach
+    the encryption through their instances."""
+    header = _FORMAT_V1_BYTE + data_key_id.bytes
+    nonce = os.urandom(NONCE_BYTES)
+    aad = _aad(header, label.encode() + b"\x00", pk)
+    return header + nonce + cipher.encrypt(nonce, plaintext, aad)
+
+
+def open_blob(*, cipher: AESGCM, data_key_id: uuid.UUID, label: str, pk: Any, blob: bytes) -> bytes:
+    """The plaintext `seal_blob` sealed; raises DecryptionError (naming only the field and row)
+    when the blob is not that field's value of that row under that key."""
+    where = f"{label} of row {pk}"
+    if len(blob) < MIN_SEALED_BYTES or blob[0] != FORMAT_V1:
+        raise DecryptionError(f"{where} is not in a known encrypted format.")
+    if blob[1:HEADER_BYTES] != data_key_id.bytes:
+        raise DecryptionError(f"{where} was sealed under another record's key.")
+    aad = _aad(blob[:HEADER_BYTES], label.encode() + b"\x00", pk)
+    try:
+        return cipher.decrypt(
+            blob[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES], blob[HEADER_BYTES + NONCE_BYTES :], aad
+        )
+    except InvalidTag:
+        raise DecryptionError(f"{where} does not authenticate: altered or copied.") from None
 
 
 class Sealed:
@@ -158,16 +196,19 @@ class EncryptedField(models.BinaryField):
         return owner
 
     def aad(self, header: bytes, instance: models.Model) -> bytes:
-        return header + self._aad_label + str(instance.pk).encode()
+        return _aad(header, self._aad_label, instance.pk)
 
     def seal(self, instance: models.Model, value: Any) -> Sealed:
         data_key = self.data_key_of(instance)
-        header = _FORMAT_V1_BYTE + data_key.pk.bytes
-        nonce = os.urandom(NONCE_BYTES)
-        ciphertext = cipher_for(data_key).encrypt(
-            nonce, self.encode(value), self.aad(header, instance)
+        return Sealed(
+            seal_blob(
+                cipher=cipher_for(data_key),
+                data_key_id=data_key.pk,
+                label=self.label(),
+                pk=instance.pk,
+                plaintext=self.encode(value),
+            )
         )
-        return Sealed(header + nonce + ciphertext)
 
     def open(self, instance: models.Model, sealed: Sealed) -> Any:
         # The hot path of every list page: messages are built only when something is wrong.

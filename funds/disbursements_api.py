@@ -2,7 +2,8 @@
 
 `approve/` and `pay/` need a fresh TOTP code in the body even from a client with a valid token:
 a stolen token alone moves no money. The code is checked outside the transaction that moves
-the money, so a wrong one is counted by django-otp's throttle even when the request fails.
+the money (`accounts.services.step_up_verify`), so a wrong one is counted against the token
+even when the request fails.
 
 Payees, receipt references and every comment or reason (free text sealed under the case's key)
 are shown in clear to coordinators and to the caseworkers of the case, masked to auditors;
@@ -23,11 +24,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.second_factor import second_factor_verify
+from accounts.services import step_up_verify
 from audit.events import record_access
 from common.exceptions import NotFound
 from common.money import (
@@ -293,10 +293,7 @@ class DisbursementViewSet(
         return item
 
     def _step_up(self, code: str) -> None:
-        if not second_factor_verify(user=self.request.user, code=code, totp_only=True):
-            raise PermissionDenied(
-                "This needs a current code from your authenticator app, not used before."
-            )
+        step_up_verify(token=self.request.auth, user=self.request.user, code=code)
 
     def create(self, request: Request) -> Response:
         body = self.get_serializer(data=request.data)

@@ -11,11 +11,10 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import BackupCodeDevice, SealedTOTPDevice, User
+from accounts.models.devices import backup_code_digest
 from accounts.roles import Role
 from accounts.services import staff_create, token_issue
 from audit import triggers as audit_triggers
@@ -25,6 +24,12 @@ from funds import triggers as rate_triggers
 LOGIN_URL = "/api/v1/auth/login/"
 
 
+def current_totp(device: SealedTOTPDevice, steps_ahead: int = 0) -> str:
+    """What the authenticator app holding `device`'s secret shows now (or later)."""
+    totp = device.totp(at=time.time() + steps_ahead * device.step)
+    return f"{totp.token():0{device.digits}d}"
+
+
 @dataclass
 class Staff:
     user: User
@@ -32,19 +37,39 @@ class Staff:
     backup_codes: list[str]
 
     @property
-    def device(self) -> TOTPDevice:
-        return TOTPDevice.objects.get(user=self.user)
+    def device(self) -> SealedTOTPDevice:
+        return SealedTOTPDevice.objects.select_related("data_key").get(user=self.user)
 
     def totp(self, steps_ahead: int = 0) -> str:
         """The code an authenticator app would show now (or `steps_ahead` 30 s steps later)."""
+        return current_totp(self.device, steps_ahead=steps_ahead)
+
+    def fresh_totp(self) -> str:
+        """A code the server accepts now though this person may have stepped up already in this
+        30-second step: the authenticator's next unused step within the tolerance (and, once
+        all of them are used, the replay guard moved back, as if the next step had come)."""
         device = self.device
-        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        totp.time = time.time() + steps_ahead * device.step
+        now = int((time.time() - device.t0) // device.step) + device.drift
+        # The current step or a later one: still inside the tolerance if the clock ticks over
+        # before the server checks it.
+        step = max(device.last_t + 1, now)
+        if step > now + device.tolerance:
+            step = now
+            SealedTOTPDevice.objects.filter(pk=device.pk).update(last_t=step - 1)
+        totp = device.totp(at=device.t0 + (step - device.drift + 0.5) * device.step)
         return f"{totp.token():0{device.digits}d}"
 
+    def has_backup_code(self, code: str) -> bool:
+        """Is `code` one of this person's backup codes, not spent yet?"""
+        device = BackupCodeDevice.objects.get(user=self.user)
+        digest = backup_code_digest(device_id=device.pk, code=code)
+        return device.codes.filter(digest=digest).exists()
+
     def login_body(self, **overrides: str) -> dict[str, str]:
-        body = {"username": self.user.username, "password": self.password, "otp": self.totp()}
+        body = {"username": self.user.username, "password": self.password}
         body.update(overrides)
+        if "otp" not in body:
+            body["otp"] = self.totp()
         return body
 
 

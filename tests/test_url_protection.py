@@ -15,7 +15,15 @@ from rest_framework.test import APIClient
 from accounts.services import token_issue, tokens_revoke_all
 from tests.urlconf import url_paths
 
-PUBLIC = {"/healthz", "/readyz", "/api/v1/auth/login/", "/api/v1/schema/", "/api/v1/docs/"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/api/v1/auth/login/",
+    "/api/v1/auth/enrol/",
+    "/api/v1/auth/enrol/confirm/",
+    "/api/v1/schema/",
+    "/api/v1/docs/",
+}
 METHODS = ["get", "head", "options", "post", "put", "patch", "delete"]
 # The web pages (mounted at `/`) sign in by session, not token: tests/web/test_page_matrix.py
 # proves that every one of them without a live session redirects to the sign-in page.

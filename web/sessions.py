@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 from knox.crypto import hash_token
@@ -90,6 +90,23 @@ def session_end(*, request: HttpRequest, token: AuthToken | None, reason: str) -
     if token is not None:
         token_revoke(token=token, reason=reason)
     request.session.flush()
+
+
+def remember_device(response: HttpResponse, device_token: str | None) -> None:
+    """Keep the device token the login service issued in this browser's own cookie (HttpOnly,
+    SameSite=Strict, Secure and `__Host-` in production), for as long as the service remembers
+    device tokens: this browser's later failures count against it, and it can sign in although
+    strangers' failures hold the account up for new devices."""
+    if not device_token:
+        return
+    response.set_cookie(
+        settings.UI_DEVICE_COOKIE_NAME,
+        device_token,
+        max_age=int(settings.LOGIN_ATTEMPT_RETENTION.total_seconds()),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
 
 
 def _idle_seconds() -> float:

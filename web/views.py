@@ -7,6 +7,8 @@ throttle and the audit entries are the same: there is no second way in.
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -17,14 +19,22 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework.request import Request
 
-from accounts.services import LockedOut, LoginFailed, login
+from accounts.lockout import LockedOut
+from accounts.services import LoginFailed, login
 from accounts.throttles import LoginRateThrottle
 from common import errors
 from web.decorators import page_view, sign_in_redirect
 from web.forms import SignInForm
 from web.middleware import is_web_request
 from web.pages import ROLE_LABELS, Page, main_page_for
-from web.sessions import ENDED_IDLE, ENDED_REVOKED, ENDED_SIGNED_OUT, session_end, session_start
+from web.sessions import (
+    ENDED_IDLE,
+    ENDED_REVOKED,
+    ENDED_SIGNED_OUT,
+    remember_device,
+    session_end,
+    session_start,
+)
 
 # What the sign-in page says after a session ended (the `ended` query parameter).
 ENDED_MESSAGES = {
@@ -65,6 +75,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(next_path or reverse("web:home"))
     form = SignInForm(request.POST if request.method == "POST" else None)
+    # This browser's device token (its own cookie): its failures count against it, and it
+    # signs in although strangers' failures hold the account up for new devices.
+    request.device_token = request.COOKIES.get(settings.UI_DEVICE_COOKIE_NAME)
     problem, status, headers = None, 200, {}
     if request.method == "POST":
         wait = _throttle_wait(request)
@@ -79,15 +92,19 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             try:
-                issued = login(request=request, **form.cleaned_data)
+                issued = login(
+                    request=request, device_token=request.device_token, **form.cleaned_data
+                )
             except LockedOut as refusal:
-                minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
                 status, headers = 429, dict(refusal.headers)
+                minutes = max(1, math.ceil(int(headers.get("Retry-After", "60")) / 60))
                 problem = ngettext(
-                    "Too many failed sign-in attempts: signing in is locked for this account "
-                    "or this address. Try again in %(minutes)s minute or ask an administrator.",
-                    "Too many failed sign-in attempts: signing in is locked for this account "
-                    "or this address. Try again in %(minutes)s minutes or ask an administrator.",
+                    "Too many failed sign-in attempts. Try again in %(minutes)s minute, or "
+                    "from a device that has signed in to this account before, or ask an "
+                    "administrator.",
+                    "Too many failed sign-in attempts. Try again in %(minutes)s minutes, or "
+                    "from a device that has signed in to this account before, or ask an "
+                    "administrator.",
                     minutes,
                 ) % {"minutes": minutes}
             except LoginFailed:
@@ -95,7 +112,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 problem = _("Sign-in failed: the username, password or code is not valid.")
             else:
                 session_start(request=request, issued=issued)
-                return redirect(next_path or reverse("web:home"))
+                response = redirect(next_path or reverse("web:home"))
+                remember_device(response, issued.device_token)
+                return response
     ended = request.web_session_ended or request.GET.get("ended")
     context = {
         "form": form,

@@ -19,6 +19,7 @@ def write_enrolment(stdout: OutputWrapper, username: str, enrolment: Enrolment) 
     stdout.write("authenticator app (shown once, keep it off shared screens):")
     stdout.write(picture.getvalue())
     stdout.write(enrolment.otpauth_uri)
+    stdout.write(f"Secret, to type in by hand: {enrolment.secret}")
     stdout.write("Backup codes, each works once:")
     for code in enrolment.backup_codes:
         stdout.write(f"  {code}")

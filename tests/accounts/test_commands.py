@@ -101,14 +101,17 @@ def test_deactivate_and_revoke_commands_kill_tokens(make_staff):
     assert not AuthToken.objects.filter(user=staff.user).exists()
 
 
-def test_reset_second_factor_command_prints_a_new_enrolment(make_staff):
+def test_reset_second_factor_command_prints_a_new_enrolment_that_logs_in(make_staff, api_client):
     staff = make_staff()
-    old_uri_secret = staff.device.key
+    old_secret = staff.device.secret
 
     output = run("reset_second_factor", staff.user.username)
 
-    assert "otpauth://totp/" in output
-    assert staff.device.key != old_uri_secret
+    uri = re.search(r"otpauth://totp/\S+", output).group(0)
+    assert staff.device.secret != old_secret
+    assert f"Secret, to type in by hand: {staff.device.base32_secret}" in output
+    login = api_client.post(LOGIN_URL, staff.login_body(otp=code_from_uri(uri)), format="json")
+    assert login.status_code == 200
 
 
 def test_commands_name_an_unknown_user_clearly():

@@ -9,11 +9,15 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from accounts.models import DeviceToken, TokenRecord
 from accounts.services import staff_deactivate, token_issue
+from tests.accounts.helpers import known_device
+from tests.conftest import LOGIN_URL
 
 pytestmark = pytest.mark.django_db
 
 ME = "/api/v1/auth/me/"
+TOKENS = "/api/v1/auth/tokens/"
 
 
 def bearer(token: str) -> APIClient:
@@ -114,3 +118,78 @@ def test_malformed_or_unknown_credentials_get_401_not_500(make_staff, header):
 
     assert response.status_code == 401
     assert response.json()["status"] == 401
+
+
+def test_a_token_records_when_where_and_with_which_client_it_was_issued(make_staff, api_client):
+    staff = make_staff()
+    agent = "Mozilla/5.0 (Android 14; Mobile) Firefox/128.0 " + "x" * 300
+
+    issued = api_client.post(
+        LOGIN_URL, staff.login_body(), format="json", REMOTE_ADDR="192.0.2.7", HTTP_USER_AGENT=agent
+    ).json()
+    listed = bearer(issued["token"]).get(TOKENS).json()["results"]
+
+    assert len(listed) == 1
+    row = listed[0]
+    assert set(row) == {
+        "id",
+        "issued_at",
+        "issued_from",
+        "client",
+        "last_used_at",
+        "expiry",
+        "current",
+    }
+    assert row["issued_from"] == "192.0.2.7"
+    assert row["client"] == agent[:200]
+    assert row["current"] is True
+    assert issued["token"] not in str(listed)
+    assert issued["token"][:15] not in str(listed)
+
+
+def test_the_last_use_is_written_at_most_once_a_minute(make_staff):
+    staff = make_staff()
+    issued = token_issue(user=staff.user)
+    record = TokenRecord.objects.get(token__user=staff.user)
+    client = bearer(issued.token)
+
+    client.get(ME)
+    unchanged = TokenRecord.objects.get(pk=record.pk).last_used_at
+    TokenRecord.objects.filter(pk=record.pk).update(
+        last_used_at=timezone.now() - timedelta(minutes=2)
+    )
+    client.get(ME)
+    moved = TokenRecord.objects.get(pk=record.pk).last_used_at
+
+    assert unchanged == record.last_used_at
+    assert timezone.now() - moved < timedelta(seconds=5)
+
+
+def test_each_person_lists_and_ends_only_their_own_tokens(make_staff):
+    staff, other = make_staff(), make_staff()
+    current, spare = token_issue(user=staff.user).token, token_issue(user=staff.user).token
+    others = token_issue(user=other.user).token
+    client = bearer(current)
+    listed = {row["current"]: row["id"] for row in client.get(TOKENS).json()["results"]}
+    others_id = bearer(others).get(TOKENS).json()["results"][0]["id"]
+
+    ended = client.post(f"{TOKENS}{listed[False]}/revoke/")
+    foreign = client.post(f"{TOKENS}{others_id}/revoke/")
+
+    assert len(listed) == 2
+    assert ended.status_code == 204
+    assert bearer(spare).get(ME).status_code == 401
+    assert bearer(current).get(ME).status_code == 200
+    assert foreign.status_code == 404
+    assert bearer(others).get(ME).status_code == 200
+
+
+def test_logout_all_also_ends_every_device_token(make_staff):
+    staff = make_staff()
+    known_device(staff)
+    token = token_issue(user=staff.user).token
+
+    response = bearer(token).post("/api/v1/auth/logout-all/")
+
+    assert response.status_code == 200
+    assert not DeviceToken.objects.filter(user=staff.user).exists()

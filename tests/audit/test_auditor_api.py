@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import Action, LogEntry
+from tests.accounts.helpers import admin_post
 from tests.audit.helpers import owner_without_triggers
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_an_auditor_lists_entries_newest_first_with_cursor_pages(make_staff, cli
 
 def test_entries_filter_by_actor_action_object_and_time(make_staff, client_for):
     admin, target, auditor = make_staff("admin"), make_staff(), make_staff("auditor")
-    client_for(admin).post(f"/api/v1/staff/{target.user.pk}/revoke-tokens/")
+    admin_post(client_for(admin), admin, f"/api/v1/staff/{target.user.pk}/revoke-tokens/")
     client = client_for(auditor)
     since = (timezone.now() - timedelta(minutes=1)).isoformat()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
+from accounts.models import BackupCode, BackupCodeDevice
 from audit.models import LogEntry
 from audit.verify import verify_chain
 from tests.concurrency import run_at_once
@@ -16,14 +16,14 @@ WRITES_EACH = 15
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_audited_writes_form_one_unbroken_chain(make_staff):
-    device = StaticDevice.objects.get(user=make_staff().user)
+    device = BackupCodeDevice.objects.get(user=make_staff().user)
     before = LogEntry.objects.count()
 
     def writer(n: int):
         def write() -> None:
             for i in range(WRITES_EACH):
                 with transaction.atomic():
-                    StaticToken.objects.create(device=device, token=f"w{n:02d}{i:03d}")
+                    BackupCode.objects.create(device=device, digest=f"w{n:02d}{i:03d}")
 
         return write
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.apps import apps
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from rest_framework import serializers, viewsets
 from rest_framework.test import APIRequestFactory, force_authenticate
 
+from accounts.models import BackupCode, BackupCodeDevice
 from audit.access import AccessLoggedMixin
 from audit.models import Action, LogEntry
 from audit.registry import is_registered, register
@@ -19,12 +19,14 @@ NOT_AUDITED = {
     "audit.chainhead": "the chain's lock and cache; recomputed by verification",
     "audit.checkpoint": "append-only in the database, and signed",
     "knox.authtoken": "token issue and revocation are written as TOKEN_ISSUED/TOKEN_REVOKED",
-    "axes.accessattempt": "lockout counters; failed logins are written as LOGIN_FAILED",
-    "axes.accessattemptexpiration": "lockout counters",
-    "axes.accesslog": "login history kept by django-axes; logins are written as LOGIN",
-    "axes.accessfailurelog": "disabled; failed logins are written as LOGIN_FAILED",
     "sessions.session": "web sessions; signing in and out, quick exit and idle ends are LOGIN and "
     "TOKEN_REVOKED entries",
+    "accounts.tokenrecord": "a token's issue details and use; issue and revocation are events",
+    "accounts.loginfailure": "lockout counters under keyed digests; failures are LOGIN_FAILED",
+    "accounts.devicetoken": "issued with a LOGIN, ended with the TOKEN_REVOKED of its account",
+    "otp_totp.totpdevice": "django-otp's stock table (secrets in clear): emptied, never written",
+    "otp_static.staticdevice": "django-otp's stock table: emptied by a migration, never written",
+    "otp_static.statictoken": "django-otp's stock table (codes in clear): emptied, never written",
     "auth.group": "the four roles, created by a migration; membership changes are audited",
     "auth.permission": "Django's permission table, unused",
     "contenttypes.contenttype": "Django's model registry",
@@ -45,18 +47,18 @@ def test_every_model_is_registered_or_deliberately_exempt():
 
 def test_registering_an_unknown_field_is_an_error():
     with pytest.raises(ValueError, match="no field"):
-        register(StaticDevice, sensitive_fields=["nope"])
+        register(BackupCodeDevice, sensitive_fields=["nope"])
 
 
 class TokenSerializer(serializers.ModelSerializer):
     class Meta:
-        model = StaticToken
-        fields = ["id", "token"]
+        model = BackupCode
+        fields = ["id", "digest"]
 
 
 class TokenViewSet(AccessLoggedMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TokenSerializer
-    queryset = StaticToken.objects.order_by("id")
+    queryset = BackupCode.objects.order_by("id")
 
 
 @pytest.mark.django_db
@@ -71,14 +73,14 @@ def test_a_list_response_writes_one_access_entry_per_record_revealed(make_staff)
     access = LogEntry.objects.filter(action=Action.ACCESS).order_by("sequence")
     assert len(shown) == 4
     assert [int(entry.object_pk) for entry in access] == shown
-    assert all(entry.additional_data == {"fields": ["token"]} for entry in access)
+    assert all(entry.additional_data == {"fields": ["digest"]} for entry in access)
     assert all(entry.actor == staff.user for entry in access)
 
 
 @pytest.mark.django_db
 def test_a_detail_response_writes_an_access_entry_and_a_refusal_writes_none(make_staff):
     staff = make_staff()
-    token = StaticToken.objects.first()
+    token = BackupCode.objects.first()
     view = TokenViewSet.as_view({"get": "retrieve"})
 
     ok = APIRequestFactory().get("/")

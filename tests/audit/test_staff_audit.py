@@ -7,11 +7,12 @@ import json
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import BackupCode, BackupCodeDevice, SealedTOTPDevice
+from accounts.models.devices import backup_code_digest
 from audit.exceptions import AuditError
 from audit.models import Action, LogEntry
+from tests.accounts.helpers import admin_post
 from tests.conftest import LOGIN_URL
 
 pytestmark = pytest.mark.django_db
@@ -33,23 +34,28 @@ def all_entries_text() -> str:
 
 def test_creating_staff_records_the_account_roles_and_devices_without_secrets(make_staff):
     staff = make_staff("caseworker", "auditor")
-    device = TOTPDevice.objects.get(user=staff.user)
+    device = SealedTOTPDevice.objects.get(user=staff.user)
 
     created = entries_about(staff.user, Action.CREATE).get()
     roles = entries_about(staff.user, Action.UPDATE).get()
     assert created.changes["username"] == ["None", staff.user.username]
     assert created.changes["password"] == ["[redacted]", "[redacted]"]
     assert sorted(roles.changes["groups"]["objects"]) == ["auditor", "caseworker"]
-    assert entries_about(device, Action.CREATE).exists()
+    assert entries_about(device, Action.CREATE).get().changes["secret"] == [
+        "[redacted]",
+        "[redacted]",
+    ]
     assert (
-        LogEntry.objects.filter(content_type__model="statictoken", action=Action.CREATE).count()
+        LogEntry.objects.filter(content_type__model="backupcode", action=Action.CREATE).count()
         == 10
     )
     text = all_entries_text()
-    assert device.key not in text
+    assert device.secret not in text
+    assert device.base32_secret not in text
     assert staff.password not in text
     assert staff.user.password not in text  # not even the hash
     assert not any(code in text for code in staff.backup_codes)
+    assert not any(code.digest in text for code in BackupCode.objects.all())
 
 
 def test_a_login_is_recorded_with_actor_address_and_correlation_id(api_client, make_staff):
@@ -92,8 +98,8 @@ def test_admin_actions_carry_the_admin_as_actor(make_staff, client_for):
     admin, target = make_staff("admin"), make_staff()
     client = client_for(admin)
 
-    response = client.post(
-        f"/api/v1/staff/{target.user.pk}/deactivate/", REMOTE_ADDR="198.51.100.9"
+    response = admin_post(
+        client, admin, f"/api/v1/staff/{target.user.pk}/deactivate/", REMOTE_ADDR="198.51.100.9"
     )
 
     deactivated = entries_about(target.user, Action.UPDATE).last()
@@ -102,31 +108,33 @@ def test_admin_actions_carry_the_admin_as_actor(make_staff, client_for):
     assert deactivated.actor == admin.user
     assert deactivated.remote_addr == "198.51.100.9"
     assert deactivated.cid == response["X-Request-ID"]
-    assert revoked.additional_data == {"count": 0, "reason": "deactivated"}
+    assert revoked.additional_data == {"count": 0, "device_tokens": 0, "reason": "deactivated"}
     assert revoked.actor == admin.user
 
 
 def test_resetting_a_second_factor_records_the_old_devices_removed(make_staff, client_for):
-    admin, target = make_staff("admin"), make_staff()
-    old_device = TOTPDevice.objects.get(user=target.user)
+    admin, target = make_staff("admin"), make_staff("auditor")
+    old_device = SealedTOTPDevice.objects.get(user=target.user)
 
-    client_for(admin).post(f"/api/v1/staff/{target.user.pk}/reset-second-factor/")
+    admin_post(client_for(admin), admin, f"/api/v1/staff/{target.user.pk}/reset-second-factor/")
 
     assert entries_about(old_device, Action.DELETE).get().actor == admin.user
     assert (
-        LogEntry.objects.filter(content_type__model="statictoken", action=Action.DELETE).count()
+        LogEntry.objects.filter(content_type__model="backupcode", action=Action.DELETE).count()
         == 10
     )
 
 
 def test_using_a_backup_code_is_recorded_as_its_deletion(api_client, make_staff):
     staff = make_staff()
-    token = StaticToken.objects.get(token=staff.backup_codes[0])
+    device = BackupCodeDevice.objects.get(user=staff.user)
+    digest = backup_code_digest(device_id=device.pk, code=staff.backup_codes[0])
+    code = BackupCode.objects.get(device=device, digest=digest)
 
     api_client.post(LOGIN_URL, staff.login_body(otp=staff.backup_codes[0]), format="json")
 
-    deleted = entries_about(token, Action.DELETE).get()
-    assert deleted.changes["token"] == ["[redacted]", "[redacted]"]
+    deleted = entries_about(code, Action.DELETE).get()
+    assert deleted.changes["digest"] == ["[redacted]", "[redacted]"]
 
 
 def test_a_rolled_back_change_leaves_no_entry(make_staff):
@@ -152,7 +160,7 @@ def test_a_rolled_back_change_leaves_no_entry(make_staff):
 @pytest.mark.django_db(transaction=True)
 def test_audited_changes_outside_a_transaction_are_refused_before_they_happen(make_staff):
     staff = make_staff()
-    device = StaticDevice.objects.get(user=staff.user)
+    device = BackupCodeDevice.objects.get(user=staff.user)
     entries = LogEntry.objects.count()
     assert not connection.in_atomic_block
 
@@ -160,18 +168,18 @@ def test_audited_changes_outside_a_transaction_are_refused_before_they_happen(ma
     with pytest.raises(AuditError, match="inside a transaction"):
         staff.user.save(update_fields=["is_active"])
     with pytest.raises(AuditError, match="inside a transaction"):
-        StaticToken.objects.create(device=device, token="created-bare")
+        BackupCode.objects.create(device=device, digest="created-bare")
 
     staff.user.refresh_from_db()
     assert staff.user.is_active
-    assert not StaticToken.objects.filter(token="created-bare").exists()
+    assert not BackupCode.objects.filter(digest="created-bare").exists()
     assert LogEntry.objects.count() == entries
 
 
 @pytest.mark.django_db(transaction=True)
 def test_deletions_and_role_changes_are_logged_in_their_own_transaction(make_staff):
     staff = make_staff()
-    token = StaticToken.objects.filter(device__user=staff.user).first()
+    token = BackupCode.objects.filter(device__user=staff.user).first()
     token_pk = token.pk
     assert not connection.in_atomic_block
 
@@ -207,10 +215,10 @@ def test_a_link_local_ipv6_client_is_audited_without_its_zone(api_client, make_s
 
 def test_an_attempt_on_a_locked_account_is_audited_as_locked(api_client, make_staff, settings):
     staff = make_staff()
-    for n in range(settings.AXES_FAILURE_LIMIT):
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
         api_client.post(LOGIN_URL, staff.login_body(password=f"wrong-{n}-password"), format="json")
 
     api_client.post(LOGIN_URL, staff.login_body(), format="json")
 
     last = entries_about(staff.user, Action.LOGIN_FAILED).last()
-    assert last.additional_data == {"known_account": True, "locked_out": True}
+    assert last.additional_data == {"known_account": True, "locked_out": True, "step": "login"}

@@ -44,16 +44,15 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import SealedTOTPDevice, User
 from accounts.roles import Role
 from accounts.services import token_issue
 from funds.models import Allocation, Disbursement, FundingSource
 from funds.services.disbursements import disbursement_approve, disbursement_request
 from funds.services.sources import allocation_create
+from tests.conftest import current_totp
 from tests.funds.helpers import a_request, a_source, funded_case, record_rate, terms
 from tests.matrix import (
     ACTORS,
@@ -291,9 +290,7 @@ def current_code(world: World, actor: str) -> str:
     """The code the actor's authenticator shows now (any six digits for no one)."""
     if actor == ANONYMOUS:
         return "000000"
-    device = TOTPDevice.objects.get(user=world.users[actor])
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():0{device.digits}d}"
+    return current_totp(SealedTOTPDevice.objects.get(user=world.users[actor]))
 
 
 def new_allocation(world: World, actor: str, kind: str) -> dict[str, Any]:

@@ -6,12 +6,10 @@ run outside development mode and for anyone but the `demo-*` accounts.
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import SealedTOTPDevice
 
 
 class Command(BaseCommand):
@@ -23,9 +21,11 @@ class Command(BaseCommand):
     def handle(self, *args, username: str, **options) -> None:
         if not settings.DEV_MODE or not username.startswith("demo-"):
             raise CommandError("Only for demo-* accounts in development mode.")
-        device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+        device = (
+            SealedTOTPDevice.objects.select_related("data_key")
+            .filter(user__username=username, confirmed=True)
+            .first()
+        )
         if device is None:
             raise CommandError(f"{username} has no TOTP device; run `manage.py seed_demo`.")
-        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        totp.time = time.time()
-        self.stdout.write(f"{totp.token():0{device.digits}d}")
+        self.stdout.write(f"{device.totp().token():0{device.digits}d}")

@@ -43,6 +43,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     username = models.CharField(max_length=64, unique=True, validators=[username_validator])
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Who created the account through the API (None: the server's command line). The creator
+    # never approves the account's role grants: four eyes means two people who are not the
+    # same admin twice over.
+    created_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # When the account last stopped being an active admin (demoted or deactivated). An admin
+    # who left within STAFF_FOUR_EYES_WINDOW_DAYS still counts towards the four-eyes rule, so
+    # deactivating the only other admin does not leave one admin acting alone.
+    admin_ended_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
