@@ -3,39 +3,53 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django_filters import rest_framework as filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, pagination, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.filters import UsernameFilter
 from accounts.permissions import HasRole
 from accounts.roles import Role
 from audit.models import Action, Checkpoint, LogEntry
+from audit.registry import registered_models
 from audit.selectors import checkpoints_all, entries_all
 from audit.verify import verify_chain
+from common.filters import ChoiceFilter, DateTimeFilter, PatternFilter, StrictFilterSet
+from common.pagination import CursorPagination
 
 IsAuditor = HasRole.for_roles(Role.AUDITOR)
+# An entry's object is named by a UUID (every domain record) or a whole number.
+OBJECT_ID_PATTERN = (
+    r"[0-9]{1,20}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 
 
-class EntryPagination(pagination.CursorPagination):
-    ordering = "-sequence"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class EntryPagination(CursorPagination):
+    ordering = ("-sequence",)
 
 
-class EntryFilter(filters.FilterSet):
-    actor = filters.CharFilter(field_name="actor__username", help_text="username")
-    action = filters.ChoiceFilter(
-        choices=[(name, name) for name in Action.by_name], method="filter_action"
+def _object_types() -> list[tuple[str, str]]:
+    names = (f"{model._meta.app_label}.{model._meta.model_name}" for model in registered_models())
+    return [(name, name) for name in names]
+
+
+def _object_id_shape() -> str:
+    return _("An object id is a UUID or a whole number.")
+
+
+class EntryFilter(StrictFilterSet):
+    actor = UsernameFilter(field_name="actor__username")
+    action = ChoiceFilter(choices=[(name, name) for name in Action.by_name], method="filter_action")
+    object_type = ChoiceFilter(choices=_object_types, method="filter_object_type")
+    object_id = PatternFilter(
+        pattern=OBJECT_ID_PATTERN, message=_object_id_shape, method="filter_object_id"
     )
-    object_type = filters.CharFilter(method="filter_object_type", help_text="app_label.model")
-    object_id = filters.CharFilter(field_name="object_pk")
-    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = LogEntry
@@ -45,8 +59,11 @@ class EntryFilter(filters.FilterSet):
         return queryset.filter(action=Action.by_name[value])
 
     def filter_object_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        app_label, _, model = value.lower().partition(".")
+        app_label, _dot, model = value.partition(".")
         return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+
+    def filter_object_id(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(object_pk=value.lower())  # stored as str(uuid): lowercase
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -82,7 +99,6 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = EntrySerializer
     permission_classes = [IsAuthenticated, IsAuditor]
     pagination_class = EntryPagination
-    filter_backends = [filters.DjangoFilterBackend]
     filterset_class = EntryFilter
 
     def get_queryset(self) -> QuerySet[LogEntry]:

@@ -58,6 +58,11 @@ def is_registered(model: type[Model]) -> bool:
     return model in _sensitive and auditlog.contains(model)
 
 
+def registered_models() -> list[type[Model]]:
+    """Every model that has entries in the log, in a stable order."""
+    return sorted(_sensitive, key=lambda model: model._meta.label_lower)
+
+
 def sensitive_fields_of(model: type[Model]) -> frozenset[str]:
     return _sensitive.get(model, frozenset())
 

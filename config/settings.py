@@ -250,6 +250,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.StaffRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
+    # Every list refuses query parameters it does not offer (see common/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["common.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
