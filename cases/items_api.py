@@ -77,6 +77,10 @@ class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField(read_only=True)
     from_value = serializers.CharField(read_only=True)
     to_value = serializers.CharField(read_only=True)
+    person = serializers.UUIDField(source="person_id", read_only=True, allow_null=True)
+    caseworker = serializers.CharField(
+        source="caseworker.username", read_only=True, allow_null=True, default=None
+    )
     reason = serializers.CharField(read_only=True, allow_null=True)
 
     def to_representation(self, entry: TimelineEntry) -> dict[str, Any]:
@@ -156,4 +160,4 @@ class TimelineViewSet(CaseItemViewSet, mixins.ListModelMixin, viewsets.GenericVi
     access_logged_fields = ("reason",)
 
     def get_queryset(self) -> QuerySet[TimelineEntry]:
-        return self.get_case().timeline.select_related("case__data_key", "actor")
+        return self.get_case().timeline.select_related("case__data_key", "actor", "caseworker")

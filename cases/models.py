@@ -8,6 +8,7 @@ risk level, consent flags, categories, amounts and times.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 
@@ -21,6 +22,7 @@ from people.models import Person
 # No 0/O, 1/I/L, so a reference read out over a bad phone line is not misheard.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 6
+REFERENCE_PATTERN = re.compile(rf"^EV-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}\Z")
 
 
 def new_reference() -> str:
@@ -187,17 +189,35 @@ class CaseAssignment(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """A transition or a risk change: who, when, from, to, and why (the reason encrypted)."""
+    """What happened to a case, by whom and when: a transition or a risk change (`from_value`
+    -> `to_value`), a household change (`person`; the relationship before and after) or an
+    assignment change (`caseworker`). The reason is encrypted under the case's key."""
 
     class Kind(models.TextChoices):
         STATUS = "status"
         RISK = "risk"
+        MEMBER_ADDED = "member_added"
+        MEMBER_REMOVED = "member_removed"
+        MEMBER_CHANGED = "member_changed"  # another relationship (a new primary person)
+        ASSIGNED = "assigned"
+        UNASSIGNED = "unassigned"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="timeline")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     from_value = models.CharField(max_length=16)
     to_value = models.CharField(max_length=16)
+    # By id only: the id is what a caseworker needs to put someone taken off back on the case.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     reason = EncryptedTextField(key_from="case.data_key")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
@@ -206,7 +226,7 @@ class TimelineEntry(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.from_value} -> {self.to_value}"
+        return f"{self.kind} on case {self.case.reference}"
 
 
 class NeedCategory(models.TextChoices):

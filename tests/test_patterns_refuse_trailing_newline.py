@@ -8,7 +8,7 @@ import re
 import pytest
 
 from accounts.authentication import _TOKEN_SHAPE
-from cases.api import REFERENCE_PATTERN
+from cases.models import REFERENCE_PATTERN
 from common.middleware import _SAFE_REQUEST_ID
 from common.serializers import _FIELD_NAME
 from encryption.keyring import KEK_ID_PATTERN
