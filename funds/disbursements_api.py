@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -25,10 +25,11 @@ from rest_framework.response import Response
 from accounts.second_factor import second_factor_verify
 from audit.events import record_access
 from common.exceptions import NotFound
-from common.serializers import ScopedRecordField, StrictInputMixin, TextField
-from funds.api import MoneyField, query_filters
+from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
+from funds.api import MoneyField
+from funds.filters import DisbursementFilter
 from funds.idempotency import Outcome, run_idempotent
-from funds.models import Approval, Category, Disbursement
+from funds.models import Approval, Disbursement
 from funds.money import AmountField, CurrencyField, RateField, check_precision, format_amount
 from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
 from funds.selectors import (
@@ -66,7 +67,7 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     currency = CurrencyField()
     exchange_rate = RateField(required=False, allow_null=True)
     rate_source = TextField(max_length=200, allow_blank=True, required=False)
-    rate_date = serializers.DateField(required=False, allow_null=True)
+    rate_date = DateField(required=False, allow_null=True)
     source_currency = serializers.CharField(read_only=True)
     amount_in_source_currency = MoneyField(lambda item: item.source_currency)
     purpose = TextField(max_length=500)
@@ -182,14 +183,6 @@ class ReasonSerializer(StrictInputMixin, serializers.Serializer):
 
 
 _TERMS = tuple(services.Terms.__dataclass_fields__)
-_FILTERS = {
-    "status": ("status", serializers.ChoiceField(choices=Disbursement.Status.choices)),
-    "allocation": ("allocation_id", serializers.UUIDField()),
-    "case": ("allocation__case_id", serializers.UUIDField()),
-    "category": ("allocation__category", serializers.ChoiceField(choices=Category.choices)),
-}
-
-
 def _terms(data: dict[str, Any]) -> services.Terms:
     return services.Terms(
         amount=data["amount"],
@@ -203,9 +196,6 @@ def _terms(data: dict[str, Any]) -> services.Terms:
     )
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter(name, str) for name in _FILTERS])
-)
 class DisbursementViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -214,6 +204,7 @@ class DisbursementViewSet(
     serializer_class = DisbursementSerializer
     queryset = Disbursement.objects.none()
     http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_class = DisbursementFilter
 
     def get_permissions(self) -> list:
         if self.action in ("approve", "reject", "pay"):
@@ -228,8 +219,6 @@ class DisbursementViewSet(
             items = disbursements_visible_to(user)
         else:  # acting is narrower than reading (an auditor who is also a caseworker)
             items = disbursements_actionable_by(user)
-        if self.action == "list":
-            items = items.filter(**query_filters(self.request, _FILTERS))
         return items
 
     def get_serializer_context(self) -> dict[str, Any]:
