@@ -27,7 +27,7 @@ from cases.models import (
     Status,
 )
 from cases.permissions import CanSteerCases, CanUseCases
-from cases.selectors import cases_visible_to, people_addable_to
+from cases.selectors import cases_visible_to, caseworkers_with_open_cases, people_addable_to
 from common.exceptions import InvariantViolation, NotFound
 from common.pagination import CursorPagination
 from common.serializers import DateField, StrictInputMixin, TextField
@@ -351,3 +351,22 @@ class CaseViewSet(
         """The case as it now stands, read back through the caller's scope, and logged."""
         fresh = cases_visible_to(self.request.user).for_display().get(pk=case.pk)
         return self.get_serializer(fresh).data
+
+
+class DirectoryEntrySerializer(serializers.Serializer):
+    username = serializers.CharField(read_only=True)
+    open_cases = serializers.IntegerField(read_only=True)
+
+
+class StaffDirectoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`staff/directory/` (coordinators): whom a case can be assigned to. The active
+    caseworkers' usernames and how many open cases each holds; no other account data (the
+    staff accounts themselves are the admins' business, at `staff/`). Routed by the cases app,
+    which knows what an open case is."""
+
+    serializer_class = DirectoryEntrySerializer
+    queryset = User.objects.none()  # for the schema only
+    permission_classes = [CanSteerCases]
+
+    def get_queryset(self) -> QuerySet[User]:
+        return caseworkers_with_open_cases()

@@ -266,6 +266,8 @@ class Need(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The queue across cases (`needs/`) pages by cursor on this order, read off the index.
+        indexes = [models.Index(fields=["created_at", "id"], name="need_queue_order")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(estimated_cost__isnull=True) | models.Q(estimated_cost__gte=0),

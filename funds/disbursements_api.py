@@ -183,6 +183,8 @@ class ReasonSerializer(StrictInputMixin, serializers.Serializer):
 
 
 _TERMS = tuple(services.Terms.__dataclass_fields__)
+
+
 def _terms(data: dict[str, Any]) -> services.Terms:
     return services.Terms(
         amount=data["amount"],
