@@ -21,6 +21,7 @@ class UsernameFilter(PatternFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("pattern", self.default_pattern())
         kwargs.setdefault("message", username_shape)
+        kwargs.setdefault("example", "nobody-by-this-name")
         super().__init__(*args, **kwargs)
 
     @staticmethod

@@ -46,7 +46,10 @@ class EntryFilter(StrictFilterSet):
     action = ChoiceFilter(choices=[(name, name) for name in Action.by_name], method="filter_action")
     object_type = ChoiceFilter(choices=_object_types, method="filter_object_type")
     object_id = PatternFilter(
-        pattern=OBJECT_ID_PATTERN, message=_object_id_shape, method="filter_object_id"
+        pattern=OBJECT_ID_PATTERN,
+        message=_object_id_shape,
+        example="3f2c5e0a-6d1b-4c8e-9a7f-2b4d6e8f0a1c",
+        method="filter_object_id",
     )
     since = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = DateTimeFilter(field_name="timestamp", lookup_expr="lt")

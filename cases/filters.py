@@ -73,6 +73,7 @@ class CaseFilter(WithoutErasedFilterSet):
     reference = PatternFilter(
         pattern="(?i)" + REFERENCE_PATTERN.pattern,  # any case, spacing trimmed
         message=_reference_shape,
+        example="EV-7K3Q9P",
         method="filter_reference",
     )
 

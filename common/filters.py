@@ -101,10 +101,18 @@ class UUIDFilter(django_filters.UUIDFilter):
 
 class PatternFilter(django_filters.CharFilter):
     """Free text of a fixed shape (a reference, a request id): anything else is a 400 saying
-    what the shape is, never repeating the value."""
+    what the shape is, never repeating the value. `example` is a well-formed value (for the
+    documentation, and for the tests that send each filter one matching nothing)."""
 
-    def __init__(self, *args: Any, pattern: str, message: Callable[[], str], **kwargs: Any):
-        self.pattern = pattern
+    def __init__(
+        self,
+        *args: Any,
+        pattern: str,
+        message: Callable[[], str],
+        example: str,
+        **kwargs: Any,
+    ) -> None:
+        self.pattern, self.example = pattern, example
         validator = _PatternValidator(re.compile(pattern), message)
         kwargs.setdefault("validators", [validator])
         super().__init__(*args, **kwargs)

@@ -14,7 +14,7 @@ from urllib import parse
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import pagination
@@ -103,11 +103,16 @@ class CursorPagination(CheckedPageSizeMixin, pagination.CursorPagination):
 
     def checked_position(self, position: str) -> str:
         """The position as `_get_position_from_instance` would write it, or NotFound."""
+        field = self.position_field
         try:
-            if isinstance(self.position_field, models.DateTimeField):
+            if isinstance(field, models.DateTimeField):
                 value = parse_client_datetime(position)
             else:
-                value = self.position_field.to_python(position)
+                value = field.to_python(position)
+            if isinstance(field, models.IntegerField):  # a number no row can hold
+                low, high = connection.ops.integer_field_range(field.get_internal_type())
+                if not (low is None or low <= value) or not (high is None or value <= high):
+                    raise ValueError("out of the column's range")
         except (ValidationError, OverflowError, ValueError) as error:
             raise NotFound(self.invalid_cursor_message) from error
         return str(value)
