@@ -19,6 +19,7 @@ from audit.registry import registered_models
 from audit.selectors import checkpoints_all, entries_all
 from audit.verify import verify_chain
 from common.filters import ChoiceFilter, DateTimeFilter, PatternFilter, StrictFilterSet
+from common.middleware import CLIENT_REQUEST_ID
 from common.pagination import CursorPagination
 
 IsAuditor = HasRole.for_roles(Role.AUDITOR)
@@ -41,6 +42,14 @@ def _object_id_shape() -> str:
     return _("An object id is a UUID or a whole number.")
 
 
+def _request_id_shape() -> str:
+    return _("A request id is the 32 hexadecimal digits of a response's X-Request-ID.")
+
+
+def _client_request_id_shape() -> str:
+    return _("A client's request id is 1 to 64 letters, digits, dots, dashes or underscores.")
+
+
 class EntryFilter(StrictFilterSet):
     actor = UsernameFilter(field_name="actor__username")
     action = ChoiceFilter(choices=[(name, name) for name in Action.by_name], method="filter_action")
@@ -53,6 +62,17 @@ class EntryFilter(StrictFilterSet):
     )
     since = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    request_id = PatternFilter(
+        field_name="cid",
+        pattern=r"[0-9a-f]{32}",
+        message=_request_id_shape,
+        example="0c7e2a9d4b6f48e1a3d5c7b9e1f30a2c",
+    )
+    client_request_id = PatternFilter(
+        pattern=CLIENT_REQUEST_ID.pattern,
+        message=_client_request_id_shape,
+        example="client-7",
+    )
 
     class Meta:
         model = LogEntry
@@ -89,6 +109,8 @@ class EntrySerializer(serializers.ModelSerializer):
             "additional_data",
             "remote_addr",
             "cid",
+            "client_request_id",
+            "chain_version",
             "prev_hash",
             "entry_hash",
         ]

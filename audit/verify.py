@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from audit import verify_worker
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, entry_hash_of
+from audit.chain import CHAINED_FIELDS, GENESIS_HASH, chained_fields, entry_hash_of
 from audit.models import ChainHead, Checkpoint, LogEntry
 from audit.signing import SignedCheckpoint, load_public_key, signature_is_valid
 
@@ -76,7 +76,7 @@ def _classify(link_ok: bool, content_ok: bool) -> str:
 
 
 def _select_columns() -> str:
-    columns = ["id", "prev_hash", "entry_hash", *CHAINED_FIELDS]
+    columns = ["id", "prev_hash", "entry_hash", "chain_version", *CHAINED_FIELDS]
     quoted = [connection.ops.quote_name(LogEntry._meta.get_field(name).column) for name in columns]
     if connection.vendor == "postgresql":
         quoted[columns.index("timestamp")] = _PG_TIMESTAMP
@@ -85,9 +85,9 @@ def _select_columns() -> str:
 
 
 def _stream(first: int, last: int) -> Iterator[tuple]:
-    """(id, prev_hash, entry_hash, *CHAINED_FIELDS) for sequences first..last, in order, as the
-    database returns them (raw JSON text, and on SQLite raw UUIDs and timestamps: the chain
-    module reads both forms), CHUNK rows at a time."""
+    """(id, prev_hash, entry_hash, chain_version, *CHAINED_FIELDS) for sequences first..last,
+    in order, as the database returns them (raw JSON text, and on SQLite raw UUIDs and
+    timestamps: the chain module reads both forms), CHUNK rows at a time."""
     sql = (
         f"SELECT {_select_columns()} FROM {LogEntry._meta.db_table} "  # noqa: S608
         "WHERE sequence BETWEEN %s AND %s ORDER BY sequence"
@@ -109,14 +109,15 @@ def verify_slice(first: int, last: int) -> SliceResult:
         prev_hash = before.first() or ""  # a missing entry is reported by the slice before
     expected = first
     for row in _stream(first, last):
-        entry_id, stored_prev, stored_hash, sequence = row[0], row[1], row[2], row[3]
+        entry_id, stored_prev, stored_hash, version, sequence = row[:5]
         if sequence != expected:
             problem = f"sequence {expected} is missing: an entry was deleted"
             result.first_break = Break(expected, entry_id, problem)
             return result
         link_ok = stored_prev == prev_hash
         try:
-            content_ok = entry_hash_of(stored_prev, row[3:]) == stored_hash
+            values = row[4 : 4 + len(chained_fields(version))]  # this entry's version's fields
+            content_ok = entry_hash_of(stored_prev, values) == stored_hash
         except (ValueError, TypeError) as exc:  # a value no honest writer could have stored
             problem = f"forged: a field cannot be read back ({type(exc).__name__})"
             result.first_break = Break(sequence, entry_id, problem)
