@@ -129,7 +129,7 @@ class Case(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # in audit entries and logs: the reference, nothing personal
         return f"case {self.reference}"
 
     @property
@@ -161,7 +161,7 @@ class CaseMember(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.relationship} of case {self.case_id}"
+        return f"{self.relationship} of case {self.case.reference}"
 
 
 class CaseAssignment(models.Model):
@@ -185,7 +185,7 @@ class CaseAssignment(models.Model):
         indexes = [models.Index(fields=["user", "case"])]
 
     def __str__(self) -> str:
-        return f"assignment of {self.user_id} to case {self.case_id}"
+        return f"assignment of {self.user.username} to case {self.case.reference}"
 
 
 class TimelineEntry(models.Model):
@@ -276,7 +276,7 @@ class Need(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} need of case {self.case_id}"
+        return f"{self.category} need of case {self.case.reference}"
 
 
 class Note(models.Model):
@@ -292,7 +292,7 @@ class Note(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"note on case {self.case_id}"
+        return f"note on case {self.case.reference}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:

@@ -288,11 +288,45 @@ def test_every_case_model_change_is_logged_with_its_actor_and_without_secret_val
     assert {e.actor_id for e in assignment_changes} == {coordinator.user.pk}
 
 
-def test_a_case_entry_names_the_case_by_id_not_by_anything_personal(client):
+def test_a_case_entry_names_the_case_by_reference_not_by_anything_personal(client):
     case = open_case(client)
 
     entry = entries_for(Case)[0]
 
     assert entry.object_pk == case["id"]
-    assert entry.object_repr == f"Case {case['id']}"
+    assert entry.object_repr == f"case {case['reference']}"
     assert entries_for(Person)  # the person recorded first has its own entries
+    assert entries_for(Person)[0].object_repr == f"Person {case['primary_person']}"
+
+
+def test_the_entries_of_a_cases_records_name_it_by_reference_too(client, lead, make_staff):
+    partner = record_person(client)
+    case = open_case(client, members=[(partner, "partner")])
+    url = case_url(case["id"])
+    client.post(f"{url}needs/", {"category": "food", "description": "bread"})
+    client.post(f"{url}notes/", {"body": "called"})
+    client.post(f"{url}members/{partner}/remove/", {"reason": "left"})
+    lead.post(f"{url}assign/", {"caseworkers": [make_staff(Role.CASEWORKER).user.username]})
+
+    for model in (CaseMember, CaseAssignment, Need, Note, TimelineEntry):
+        for entry in entries_for(model):
+            assert entry.object_repr.endswith(f"case {case['reference']}"), entry.object_repr
+
+
+def test_entries_hold_a_records_own_fields_not_the_relations_pointing_at_it(client, make_staff):
+    make_staff()  # a user: tokens, assignments and devices point at it
+    open_case(client)  # a case: needs, notes, members, assignments point at it
+
+    named = {
+        (entry.content_type.model, name)
+        for entry in LogEntry.objects.exclude(action=Action.ACCESS)
+        for name in (entry.changes or {})
+    }
+
+    noise = {("user", "auth_token_set"), ("user", "case_assignments")}
+    noise |= {("staticdevice", "token_set"), ("person", "memberships")}
+    noise |= {("case", name) for name in ("needs", "notes", "timeline", "assignments")}
+    noise |= {("case", "memberships"), ("case", "allocations")}
+    assert not named & noise
+    assert ("user", "username") in named  # the record's own fields are still there
+    assert ("user", "groups") in named  # and the many-to-many registered
