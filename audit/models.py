@@ -43,6 +43,7 @@ class Action:
     KEYS_REWRAPPED = 20
     ERASED = 21
     DUPLICATE_CHECK = 22
+    LOOKUPS_TESTED = 23  # someone holding the keys tested what duplicate checks looked up
 
     choices = (
         (CREATE, "create"),
@@ -56,6 +57,7 @@ class Action:
         (KEYS_REWRAPPED, "keys_rewrapped"),
         (ERASED, "erased"),
         (DUPLICATE_CHECK, "duplicate_check"),
+        (LOOKUPS_TESTED, "lookups_tested"),
     )
     by_name = {name: value for value, name in choices}
     names = {value: name for value, name in choices}

@@ -305,6 +305,10 @@ AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY") or (
     dev_secret_file("audit-signing-key.pem", new_ed25519_pem) if DEV_MODE else None
 )
 AUDIT_CHECKPOINT_PUBLIC_KEY = env_str("AUDIT_CHECKPOINT_PUBLIC_KEY")
+# Each day's duplicate checks are digested under that day's key, destroyed this many days after
+# the day ends (`manage.py expire_audit_lookups`, daily): until then, whoever holds the keys can
+# test whether a phone or name was looked up; afterwards nobody can.
+AUDIT_LOOKUP_RETENTION_DAYS = env_int("AUDIT_LOOKUP_RETENTION_DAYS", 30, minimum=1)
 
 
 def new_dev_keks() -> str:
