@@ -1,7 +1,12 @@
-"""The auditors' API: read the log, verify the chain, list the signed checkpoints."""
+"""The auditors' API: read the log, verify the chain (against checkpoints kept outside), list
+the signed checkpoints and the key that verifies them."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -17,10 +22,20 @@ from accounts.roles import Role
 from audit.models import Action, Checkpoint, LogEntry
 from audit.registry import registered_models
 from audit.selectors import checkpoints_all, entries_all
-from audit.verify import verify_chain
+from audit.signing import (
+    FORMAT,
+    SignedCheckpoint,
+    key_id_of,
+    load_public_key,
+    public_key_pem,
+    signed_document_of,
+)
+from audit.verify import CHAIN_ONLY, OUTSIDE, REQUEST, verify_chain
+from common.exceptions import DomainError
 from common.filters import ChoiceFilter, DateTimeFilter, PatternFilter, StrictFilterSet
 from common.middleware import CLIENT_REQUEST_ID
 from common.pagination import CursorPagination
+from common.serializers import StrictInputMixin
 
 IsAuditor = HasRole.for_roles(Role.AUDITOR)
 # An entry's object is named by a UUID (every domain record) or a whole number.
@@ -131,36 +146,99 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
+    """A stored checkpoint, and its signed `document`: what an auditor keeps outside the
+    system and sends back to `audit/verify/`, exactly as `audit_checkpoint` prints it."""
+
+    document = serializers.SerializerMethodField()
+
     class Meta:
         model = Checkpoint
-        fields = ["id", "sequence", "entry_hash", "signed_at", "key_id", "signature"]
+        fields = ["id", "sequence", "entry_hash", "signed_at", "key_id", "signature", "document"]
         read_only_fields = fields
+
+    def get_document(self, stored: Checkpoint) -> dict[str, Any]:
+        return asdict(signed_document_of(stored))
 
 
 class CheckpointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The stored checkpoints, and the public key that verifies them (`public_key`, PEM, and its
+    `key_id`; null when none is configured). A checkpoint read here and kept outside proves the
+    log later, whatever happens to the database: the signing key never enters it."""
+
     serializer_class = CheckpointSerializer
     permission_classes = [IsAuthenticated, IsAuditor]
 
     def get_queryset(self) -> QuerySet[Checkpoint]:
         return checkpoints_all()
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        try:
+            key = load_public_key()
+        except ImproperlyConfigured:
+            key = None
+        response.data["public_key"] = public_key_pem(key) if key else None
+        response.data["key_id"] = key_id_of(key) if key else None
+        return response
+
+
+class CheckpointDocumentSerializer(StrictInputMixin, serializers.Serializer):
+    """A signed checkpoint as `audit_checkpoint` writes it (and `audit/checkpoints/` shows it
+    as `document`): the exact fields the signature covers, nothing else."""
+
+    format = serializers.ChoiceField(choices=[FORMAT])
+    sequence = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+    entry_hash = serializers.RegexField(r"^[0-9a-f]{64}\Z")
+    # Kept as written: the signature covers this text, not the moment it names.
+    signed_at = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z\Z")
+    key_id = serializers.RegexField(r"^[0-9a-f]{1,64}\Z")
+    signature = serializers.RegexField(r"^[A-Za-z0-9+/]{1,200}={0,2}\Z")
+
+    def to_internal_value(self, data: Any) -> SignedCheckpoint:
+        return SignedCheckpoint(**super().to_internal_value(data))
+
+
+class VerifySerializer(StrictInputMixin, serializers.Serializer):
+    checkpoints = CheckpointDocumentSerializer(many=True, required=False, max_length=1000)
+
+
+class NoPublicKey(DomainError):
+    code = "no_public_key"
+
 
 class VerifyView(APIView):
     permission_classes = [IsAuthenticated, IsAuditor]
 
     @extend_schema(
-        request=None,
+        request=VerifySerializer,
         responses=inline_serializer(
             "VerifyResult",
             {
                 "ok": serializers.BooleanField(),
+                "verified_against": serializers.ChoiceField(choices=[CHAIN_ONLY, OUTSIDE]),
+                "note": serializers.CharField(),
                 "entries": serializers.IntegerField(),
                 "head": serializers.DictField(),
+                "checkpoints": serializers.ListField(child=serializers.DictField()),
                 "checkpoints_checked": serializers.IntegerField(),
                 "first_break": serializers.DictField(allow_null=True),
             },
         ),
     )
     def post(self, request: Request) -> Response:
-        """Recompute the whole chain now (and the stored checkpoints' signatures)."""
-        return Response(verify_chain().as_dict())
+        """Recompute the whole chain now, and check it against the checkpoints sent (kept
+        outside the system) and those stored. The answer says what it rests on
+        (`verified_against`): with no checkpoint from outside, "chain only"."""
+        body = VerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        held = body.validated_data.get("checkpoints", [])
+        try:
+            result = verify_chain(checkpoints=held, source=REQUEST, with_stored=True)
+        except ImproperlyConfigured:
+            raise NoPublicKey(
+                _(
+                    "No checkpoint public key is configured (AUDIT_CHECKPOINT_PUBLIC_KEY): "
+                    "the checkpoints sent cannot be checked."
+                )
+            ) from None
+        return Response(result.as_dict())

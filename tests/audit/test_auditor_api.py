@@ -148,4 +148,7 @@ def test_an_auditor_lists_checkpoints(make_staff, client_for):
         "signed_at",
         "key_id",
         "signature",
+        "document",
     }
+    assert body["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert body["key_id"] == body["results"][0]["key_id"]
