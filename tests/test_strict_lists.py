@@ -212,6 +212,8 @@ def well_formed(declared: Any) -> str:
         return str(uuid.uuid4())
     if isinstance(declared, strict.DateTimeFilter):
         return "2026-11-24T09:00:00Z"
+    if isinstance(declared, strict.DateFilter):
+        return "2026-11-24"
     if isinstance(declared, strict.PatternFilter):
         return declared.example
     raise AssertionError(f"no well-formed value for {type(declared)}")
@@ -227,7 +229,13 @@ def matching_nothing(declared: Any) -> str | None:
     return None
 
 
-KINDS = (strict.ChoiceFilter, strict.UUIDFilter, strict.DateTimeFilter, strict.PatternFilter)
+KINDS = (
+    strict.ChoiceFilter,
+    strict.UUIDFilter,
+    strict.DateTimeFilter,
+    strict.DateFilter,
+    strict.PatternFilter,
+)
 
 
 @pytest.mark.django_db
@@ -236,7 +244,12 @@ def test_a_value_that_breaks_a_filters_enum_or_format_is_a_400(world, path, view
     failures = []
     for value in HOSTILE:
         response = get(world, path, {name: value})
-        if response.status_code != 400:
+        if isinstance(declared, strict.PatternFilter) and re.fullmatch(declared.pattern, value):
+            # Well formed for a free shape (`NaN` may be a client's request id): it names
+            # nothing here, so nothing is listed.
+            if response.status_code != 200 or response.json()["results"]:
+                failures.append((value[:40], response.status_code))
+        elif response.status_code != 400:
             failures.append((value[:40], response.status_code))
     for raw in RAW_HOSTILE:
         response = world.client().get(f"{world.path(path)}?{name}={raw}")
