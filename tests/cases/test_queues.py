@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
 from accounts.services import staff_deactivate
@@ -182,3 +184,19 @@ def test_the_queue_refuses_what_a_caseworker_may_not_ask_or_cannot_mean(two_case
 
     assert response.status_code == 400
     assert set(error_fields(response)) == set(query)
+
+
+def test_a_queue_page_costs_the_same_queries_at_any_size(two_caseworkers, lead):
+    (_, alice), _ = two_caseworkers
+    for _ in range(3):
+        case = open_case(alice)
+        for _ in range(2):
+            add_need(alice, case["id"])
+
+    def queries(client, url: str, **params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, params).status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries(alice, NEEDS_URL, page_size=2) == queries(alice, NEEDS_URL, page_size=6)
+    assert queries(lead, DIRECTORY_URL, page_size=1) == queries(lead, DIRECTORY_URL, page_size=5)
