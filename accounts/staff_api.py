@@ -9,7 +9,6 @@ force (`accounts.services.changes`): the answer is then `202` with the pending c
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -24,6 +23,7 @@ from accounts.roles import Role
 from accounts.second_factor import MAX_CODE_LENGTH, has_second_factor
 from accounts.selectors import staff_changes, staff_list
 from accounts.services.changes import StaffOutcome, change_note
+from common.filters import ChoiceFilter, StrictFilterSet
 from common.serializers import StrictInputMixin, TextField
 
 UUID_PATTERN = r"[0-9a-fA-F-]{36}"
@@ -219,9 +219,9 @@ class StaffViewSet(
         )
 
 
-class StaffChangeFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=StaffChange.Status.choices)
-    kind = filters.ChoiceFilter(choices=StaffChange.Kind.choices)
+class StaffChangeFilter(StrictFilterSet):
+    status = ChoiceFilter(choices=StaffChange.Status.choices)
+    kind = ChoiceFilter(choices=StaffChange.Kind.choices)
 
     class Meta:
         model = StaffChange
@@ -239,7 +239,6 @@ class StaffChangeViewSet(
     serializer_class = StaffChangeSerializer
     permission_classes = [IsAuthenticated, IsAdmin]
     lookup_value_regex = UUID_PATTERN
-    filter_backends = [filters.DjangoFilterBackend]
     filterset_class = StaffChangeFilter
 
     def get_queryset(self) -> QuerySet[StaffChange]:

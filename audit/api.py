@@ -1,41 +1,93 @@
-"""The auditors' API: read the log, verify the chain, list the signed checkpoints."""
+"""The auditors' API: read the log, verify the chain (against checkpoints kept outside), list
+the signed checkpoints and the key that verifies them."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
-from django_filters import rest_framework as filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, pagination, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.filters import UsernameFilter
 from accounts.permissions import HasRole
 from accounts.roles import Role
 from audit.models import Action, Checkpoint, LogEntry
+from audit.registry import registered_models
 from audit.selectors import checkpoints_all, entries_all
-from audit.verify import verify_chain
+from audit.signing import (
+    FORMAT,
+    SignedCheckpoint,
+    key_id_of,
+    load_public_key,
+    public_key_pem,
+    signed_document_of,
+)
+from audit.verify import CHAIN_ONLY, OUTSIDE, REQUEST, verify_chain
+from common.exceptions import DomainError
+from common.filters import ChoiceFilter, DateTimeFilter, PatternFilter, StrictFilterSet
+from common.middleware import CLIENT_REQUEST_ID
+from common.pagination import CursorPagination
+from common.serializers import StrictInputMixin
 
 IsAuditor = HasRole.for_roles(Role.AUDITOR)
+# An entry's object is named by a UUID (every domain record) or a whole number.
+OBJECT_ID_PATTERN = (
+    r"[0-9]{1,20}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 
 
-class EntryPagination(pagination.CursorPagination):
-    ordering = "-sequence"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class EntryPagination(CursorPagination):
+    ordering = ("-sequence",)
 
 
-class EntryFilter(filters.FilterSet):
-    actor = filters.CharFilter(field_name="actor__username", help_text="username")
-    action = filters.ChoiceFilter(
-        choices=[(name, name) for name in Action.by_name], method="filter_action"
+def _object_types() -> list[tuple[str, str]]:
+    names = (f"{model._meta.app_label}.{model._meta.model_name}" for model in registered_models())
+    return [(name, name) for name in names]
+
+
+def _object_id_shape() -> str:
+    return _("An object id is a UUID or a whole number.")
+
+
+def _request_id_shape() -> str:
+    return _("A request id is the 32 hexadecimal digits of a response's X-Request-ID.")
+
+
+def _client_request_id_shape() -> str:
+    return _("A client's request id is 1 to 64 letters, digits, dots, dashes or underscores.")
+
+
+class EntryFilter(StrictFilterSet):
+    actor = UsernameFilter(field_name="actor__username")
+    action = ChoiceFilter(choices=[(name, name) for name in Action.by_name], method="filter_action")
+    object_type = ChoiceFilter(choices=_object_types, method="filter_object_type")
+    object_id = PatternFilter(
+        pattern=OBJECT_ID_PATTERN,
+        message=_object_id_shape,
+        example="3f2c5e0a-6d1b-4c8e-9a7f-2b4d6e8f0a1c",
+        method="filter_object_id",
     )
-    object_type = filters.CharFilter(method="filter_object_type", help_text="app_label.model")
-    object_id = filters.CharFilter(field_name="object_pk")
-    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    request_id = PatternFilter(
+        field_name="cid",
+        pattern=r"[0-9a-f]{32}",
+        message=_request_id_shape,
+        example="0c7e2a9d4b6f48e1a3d5c7b9e1f30a2c",
+    )
+    client_request_id = PatternFilter(
+        pattern=CLIENT_REQUEST_ID.pattern,
+        message=_client_request_id_shape,
+        example="client-7",
+    )
 
     class Meta:
         model = LogEntry
@@ -45,8 +97,11 @@ class EntryFilter(filters.FilterSet):
         return queryset.filter(action=Action.by_name[value])
 
     def filter_object_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        app_label, _, model = value.lower().partition(".")
+        app_label, _dot, model = value.partition(".")
         return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+
+    def filter_object_id(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(object_pk=value.lower())  # stored as str(uuid): lowercase
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -69,6 +124,8 @@ class EntrySerializer(serializers.ModelSerializer):
             "additional_data",
             "remote_addr",
             "cid",
+            "client_request_id",
+            "chain_version",
             "prev_hash",
             "entry_hash",
         ]
@@ -82,7 +139,6 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = EntrySerializer
     permission_classes = [IsAuthenticated, IsAuditor]
     pagination_class = EntryPagination
-    filter_backends = [filters.DjangoFilterBackend]
     filterset_class = EntryFilter
 
     def get_queryset(self) -> QuerySet[LogEntry]:
@@ -90,36 +146,99 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
+    """A stored checkpoint, and its signed `document`: what an auditor keeps outside the
+    system and sends back to `audit/verify/`, exactly as `audit_checkpoint` prints it."""
+
+    document = serializers.SerializerMethodField()
+
     class Meta:
         model = Checkpoint
-        fields = ["id", "sequence", "entry_hash", "signed_at", "key_id", "signature"]
+        fields = ["id", "sequence", "entry_hash", "signed_at", "key_id", "signature", "document"]
         read_only_fields = fields
+
+    def get_document(self, stored: Checkpoint) -> dict[str, Any]:
+        return asdict(signed_document_of(stored))
 
 
 class CheckpointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The stored checkpoints, and the public key that verifies them (`public_key`, PEM, and its
+    `key_id`; null when none is configured). A checkpoint read here and kept outside proves the
+    log later, whatever happens to the database: the signing key never enters it."""
+
     serializer_class = CheckpointSerializer
     permission_classes = [IsAuthenticated, IsAuditor]
 
     def get_queryset(self) -> QuerySet[Checkpoint]:
         return checkpoints_all()
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        try:
+            key = load_public_key()
+        except ImproperlyConfigured:
+            key = None
+        response.data["public_key"] = public_key_pem(key) if key else None
+        response.data["key_id"] = key_id_of(key) if key else None
+        return response
+
+
+class CheckpointDocumentSerializer(StrictInputMixin, serializers.Serializer):
+    """A signed checkpoint as `audit_checkpoint` writes it (and `audit/checkpoints/` shows it
+    as `document`): the exact fields the signature covers, nothing else."""
+
+    format = serializers.ChoiceField(choices=[FORMAT])
+    sequence = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+    entry_hash = serializers.RegexField(r"^[0-9a-f]{64}\Z")
+    # Kept as written: the signature covers this text, not the moment it names.
+    signed_at = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{15}Z\Z")
+    key_id = serializers.RegexField(r"^[0-9a-f]{1,64}\Z")
+    signature = serializers.RegexField(r"^[A-Za-z0-9+/]{1,200}={0,2}\Z")
+
+    def to_internal_value(self, data: Any) -> SignedCheckpoint:
+        return SignedCheckpoint(**super().to_internal_value(data))
+
+
+class VerifySerializer(StrictInputMixin, serializers.Serializer):
+    checkpoints = CheckpointDocumentSerializer(many=True, required=False, max_length=1000)
+
+
+class NoPublicKey(DomainError):
+    code = "no_public_key"
+
 
 class VerifyView(APIView):
     permission_classes = [IsAuthenticated, IsAuditor]
 
     @extend_schema(
-        request=None,
+        request=VerifySerializer,
         responses=inline_serializer(
             "VerifyResult",
             {
                 "ok": serializers.BooleanField(),
+                "verified_against": serializers.ChoiceField(choices=[CHAIN_ONLY, OUTSIDE]),
+                "note": serializers.CharField(),
                 "entries": serializers.IntegerField(),
                 "head": serializers.DictField(),
+                "checkpoints": serializers.ListField(child=serializers.DictField()),
                 "checkpoints_checked": serializers.IntegerField(),
                 "first_break": serializers.DictField(allow_null=True),
             },
         ),
     )
     def post(self, request: Request) -> Response:
-        """Recompute the whole chain now (and the stored checkpoints' signatures)."""
-        return Response(verify_chain().as_dict())
+        """Recompute the whole chain now, and check it against the checkpoints sent (kept
+        outside the system) and those stored. The answer says what it rests on
+        (`verified_against`): with no checkpoint from outside, "chain only"."""
+        body = VerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        held = body.validated_data.get("checkpoints", [])
+        try:
+            result = verify_chain(checkpoints=held, source=REQUEST, with_stored=True)
+        except ImproperlyConfigured:
+            raise NoPublicKey(
+                _(
+                    "No checkpoint public key is configured (AUDIT_CHECKPOINT_PUBLIC_KEY): "
+                    "the checkpoints sent cannot be checked."
+                )
+            ) from None
+        return Response(result.as_dict())

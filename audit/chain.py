@@ -2,12 +2,20 @@
 
     entry_hash = SHA-256( prev_hash || canonical(entry) )
 
-canonical(entry) is the UTF-8 JSON array of the fields in `CHAINED_FIELDS` order, with no
+canonical(entry) is the UTF-8 JSON array of the entry's chained fields in order, with no
 whitespace, object keys sorted, the timestamp in UTC as ISO 8601 with microseconds, UUIDs in
 their hyphenated form, addresses fully expanded, and no floats anywhere (a float's text is not
 stable across databases and languages). The writer, the PostgreSQL fast path and the verifier
 all go through `canonical_tail`, so they cannot drift apart; values may arrive as Python
 objects (when written) or as the database's raw text (when verified).
+
+Which fields are chained is versioned, and every entry records its version (`chain_version`),
+so a log written before a field joined the chain still verifies:
+
+- version 1: the sixteen fields of `CHAINED_FIELDS_V1`;
+- version 2 (every entry written now): version 1's fields, then `client_request_id` and the
+  version number itself, so an entry cannot be passed off as version 1 to drop a field from
+  its hash. The arrays have different lengths, so no entry of one version reads as the other.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import orjson
 
 GENESIS_HASH = "0" * 64
 
-CHAINED_FIELDS = (
+CHAINED_FIELDS_V1 = (
     "sequence",
     "timestamp",
     "action",
@@ -42,12 +50,25 @@ CHAINED_FIELDS = (
     "remote_addr",
     "remote_port",
 )
+CHAINED_FIELDS_V2 = (*CHAINED_FIELDS_V1, "client_request_id", "chain_version")
+CHAIN_VERSION = 2  # what every entry is written with
+CHAINED_FIELDS = CHAINED_FIELDS_V2  # every column any version chains, in order
+_BY_VERSION = {1: CHAINED_FIELDS_V1, 2: CHAINED_FIELDS_V2}
+# Version 2 only appends fields, so these positions hold in every version.
 _TIMESTAMP = CHAINED_FIELDS.index("timestamp")
 _ACTOR = CHAINED_FIELDS.index("actor_id")
 _REMOTE_ADDR = CHAINED_FIELDS.index("remote_addr")
 _JSON = tuple(
     CHAINED_FIELDS.index(name) for name in ("changes", "serialized_data", "additional_data")
 )
+
+
+def chained_fields(version: int) -> tuple[str, ...]:
+    """The fields an entry of `version` chains, in order (ValueError for an unknown one)."""
+    try:
+        return _BY_VERSION[version]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown chain version {version!r}") from None
 
 
 def _timestamp(value: datetime | str) -> str:

@@ -20,6 +20,7 @@ class AuditContext:
     actor: Any = None
     remote_addr: str | None = None
     cid: str | None = None
+    client_request_id: str | None = None
 
 
 _EMPTY = AuditContext()
@@ -34,7 +35,7 @@ def current() -> AuditContext:
 
 @contextmanager
 def audit_context(**values: Any) -> Iterator[AuditContext]:
-    """Bind actor, remote_addr and/or cid for the duration of the block."""
+    """Bind actor, remote_addr, cid and/or client_request_id for the duration of the block."""
     bound = AuditContext(**{**current().__dict__, **values})
     token = _context.set(bound)
     try:

@@ -1,4 +1,5 @@
-"""Bind the client address and the correlation id to every audit entry a request writes."""
+"""Bind the client address and the request ids (the server's, and the client's own when it
+is safe to keep) to every audit entry a request writes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class AuditContextMiddleware:
             actor=None,
             remote_addr=_valid_ip(client_ip_for(request)),
             cid=getattr(request, "request_id", None),
+            client_request_id=getattr(request, "client_request_id", None),
         ):
             return self.get_response(request)
 

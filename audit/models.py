@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from audit import context
 from audit.chain import (
+    CHAIN_VERSION,
     CHAINED_FIELDS,
     GENESIS_HASH,
     canonical_tail,
+    chained_fields,
     entry_hash_of,
     reject_floats,
 )
@@ -42,6 +44,7 @@ class Action:
     KEYS_REWRAPPED = 20
     ERASED = 21
     DUPLICATE_CHECK = 22
+    LOOKUPS_TESTED = 23  # someone holding the keys tested what duplicate checks looked up
 
     choices = (
         (CREATE, "create"),
@@ -56,6 +59,7 @@ class Action:
         (KEYS_REWRAPPED, "keys_rewrapped"),
         (ERASED, "erased"),
         (DUPLICATE_CHECK, "duplicate_check"),
+        (LOOKUPS_TESTED, "lookups_tested"),
     )
     by_name = {name: value for value, name in choices}
     names = {value: name for value, name in choices}
@@ -157,10 +161,19 @@ def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> Non
         entry.actor = bound.actor
     entry.remote_addr = entry.remote_addr or bound.remote_addr
     entry.cid = entry.cid or bound.cid
+    entry.client_request_id = entry.client_request_id or bound.client_request_id
+    entry.chain_version = CHAIN_VERSION
     entry.timestamp = now
     entry.serialized_data = None
     # Hash what the database will give back: django-auditlog passes integer keys as ints.
-    for name in ("object_pk", "object_repr", "changes_text", "cid", "actor_email"):
+    for name in (
+        "object_pk",
+        "object_repr",
+        "changes_text",
+        "cid",
+        "client_request_id",
+        "actor_email",
+    ):
         field = entry._meta.get_field(name)
         setattr(entry, name, field.to_python(getattr(entry, name)))
     model = entry.content_type.model_class()
@@ -184,6 +197,12 @@ class LogEntry(AbstractLogEntry):
     object_pk = models.CharField(max_length=255)
     object_id = models.BigIntegerField(blank=True, null=True)
     cid = models.CharField(max_length=255, blank=True, null=True)  # noqa: DJ001 (as auditlog: None = no request)
+    # The client's own X-Request-ID, kept only when it is 1-64 of [A-Za-z0-9._-] (free text
+    # must never reach an append-only log); `cid` is always the server's.
+    client_request_id = models.CharField(max_length=64, blank=True, null=True)  # noqa: DJ001
+    # Which fields the hash covers (audit.chain): entries written before a field joined the
+    # chain keep verifying under their own version.
+    chain_version = models.PositiveSmallIntegerField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -206,7 +225,7 @@ class LogEntry(AbstractLogEntry):
         ]
 
     def chained_values(self) -> list:
-        return [getattr(self, field) for field in CHAINED_FIELDS]
+        return [getattr(self, field) for field in chained_fields(self.chain_version)]
 
     @property
     def action_name(self) -> str:

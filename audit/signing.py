@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 FORMAT = "safe-passage-audit-checkpoint/1"
+SIGNED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,17 @@ class SignedCheckpoint:
         if checkpoint.format != FORMAT or not isinstance(checkpoint.sequence, int):
             raise ValueError(f"Not a {FORMAT} document.")
         return checkpoint
+
+
+def signed_document_of(stored: object) -> SignedCheckpoint:
+    """The signed document of a stored checkpoint (an `audit.models.Checkpoint`)."""
+    return SignedCheckpoint(
+        sequence=stored.sequence,
+        entry_hash=stored.entry_hash,
+        signed_at=stored.signed_at.strftime(SIGNED_AT_FORMAT),
+        key_id=stored.key_id,
+        signature=stored.signature,
+    )
 
 
 def _load_private_key() -> Ed25519PrivateKey:
@@ -93,7 +105,7 @@ def sign_head(*, sequence: int, entry_hash: str) -> SignedCheckpoint:
     unsigned = SignedCheckpoint(
         sequence=sequence,
         entry_hash=entry_hash,
-        signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        signed_at=datetime.now(UTC).strftime(SIGNED_AT_FORMAT),
         key_id=key_id_of(key.public_key()),
         signature="",
     )

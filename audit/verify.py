@@ -12,14 +12,20 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from audit import verify_worker
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, entry_hash_of
+from audit.chain import CHAINED_FIELDS, GENESIS_HASH, chained_fields, entry_hash_of
 from audit.models import ChainHead, Checkpoint, LogEntry
-from audit.signing import SignedCheckpoint, load_public_key, signature_is_valid
+from audit.signing import (
+    SignedCheckpoint,
+    load_public_key,
+    signature_is_valid,
+    signed_document_of,
+)
 
 CHUNK = 5000
 SLICE = 50_000
@@ -36,23 +42,89 @@ class Break:
     problem: str
 
 
+# Where a checkpoint came from. Only one kept outside the database proves anything against
+# someone who can write to it: whoever cuts the log's tail can delete the stored checkpoints too.
+DATABASE, REQUEST, FILE = "database", "request", "file"
+CHAIN_ONLY = "chain only"
+OUTSIDE = "checkpoints kept outside"
+
+
+@dataclass
+class CheckpointCheck:
+    """One checkpoint the log was checked against, where it came from, and whether it holds."""
+
+    checkpoint: SignedCheckpoint
+    source: str
+    problem: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "sequence": self.checkpoint.sequence,
+            "entry_hash": self.checkpoint.entry_hash,
+            "signed_at": self.checkpoint.signed_at,
+            "key_id": self.checkpoint.key_id,
+            "source": self.source,
+            "holds": self.problem is None,
+            "problem": self.problem,
+        }
+
+
 @dataclass
 class VerifyResult:
     entries: int = 0
     head_sequence: int = 0
     head_hash: str = GENESIS_HASH
     first_break: Break | None = None
-    checkpoints_checked: int = 0
+    checks: list[CheckpointCheck] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.first_break is None
 
+    @property
+    def checkpoints_checked(self) -> int:
+        return sum(1 for check in self.checks if check.problem != NOT_CHECKED)
+
+    @property
+    def verified_against(self) -> str:
+        """What the answer rests on: the chain alone proves nothing against someone who can
+        rewrite the database (cut the tail, rewind the head, delete the stored checkpoints)."""
+        outside = [check for check in self.checks if check.source != DATABASE]
+        return OUTSIDE if outside else CHAIN_ONLY
+
+    @property
+    def outside_sequence(self) -> int | None:
+        """The latest checkpoint kept outside that the log extends: entries up to it are proven,
+        later ones rest on the chain only."""
+        held = [
+            check.checkpoint.sequence
+            for check in self.checks
+            if check.source != DATABASE and not check.problem
+        ]
+        return max(held, default=None)
+
+    def note(self) -> str:
+        if self.verified_against == CHAIN_ONLY:
+            return (
+                "Checked against the chain only: a log cut at its end, with its head rewound and "
+                "its stored checkpoints deleted, or rewritten with every hash recomputed, would "
+                "pass this. Check it against the checkpoints you keep outside the database."
+            )
+        if self.outside_sequence is None:
+            return "The log does not hold against the checkpoints kept outside."
+        return (
+            f"The log extends the checkpoint kept outside at sequence {self.outside_sequence}; "
+            "entries after it are checked by the chain only."
+        )
+
     def as_dict(self) -> dict:
         return {
             "ok": self.ok,
+            "verified_against": self.verified_against,
+            "note": self.note(),
             "entries": self.entries,
             "head": {"sequence": self.head_sequence, "entry_hash": self.head_hash},
+            "checkpoints": [check.as_dict() for check in self.checks],
             "checkpoints_checked": self.checkpoints_checked,
             "first_break": None if self.first_break is None else self.first_break.__dict__,
         }
@@ -76,7 +148,7 @@ def _classify(link_ok: bool, content_ok: bool) -> str:
 
 
 def _select_columns() -> str:
-    columns = ["id", "prev_hash", "entry_hash", *CHAINED_FIELDS]
+    columns = ["id", "prev_hash", "entry_hash", "chain_version", *CHAINED_FIELDS]
     quoted = [connection.ops.quote_name(LogEntry._meta.get_field(name).column) for name in columns]
     if connection.vendor == "postgresql":
         quoted[columns.index("timestamp")] = _PG_TIMESTAMP
@@ -85,9 +157,9 @@ def _select_columns() -> str:
 
 
 def _stream(first: int, last: int) -> Iterator[tuple]:
-    """(id, prev_hash, entry_hash, *CHAINED_FIELDS) for sequences first..last, in order, as the
-    database returns them (raw JSON text, and on SQLite raw UUIDs and timestamps: the chain
-    module reads both forms), CHUNK rows at a time."""
+    """(id, prev_hash, entry_hash, chain_version, *CHAINED_FIELDS) for sequences first..last,
+    in order, as the database returns them (raw JSON text, and on SQLite raw UUIDs and
+    timestamps: the chain module reads both forms), CHUNK rows at a time."""
     sql = (
         f"SELECT {_select_columns()} FROM {LogEntry._meta.db_table} "  # noqa: S608
         "WHERE sequence BETWEEN %s AND %s ORDER BY sequence"
@@ -109,14 +181,15 @@ def verify_slice(first: int, last: int) -> SliceResult:
         prev_hash = before.first() or ""  # a missing entry is reported by the slice before
     expected = first
     for row in _stream(first, last):
-        entry_id, stored_prev, stored_hash, sequence = row[0], row[1], row[2], row[3]
+        entry_id, stored_prev, stored_hash, version, sequence = row[:5]
         if sequence != expected:
             problem = f"sequence {expected} is missing: an entry was deleted"
             result.first_break = Break(expected, entry_id, problem)
             return result
         link_ok = stored_prev == prev_hash
         try:
-            content_ok = entry_hash_of(stored_prev, row[3:]) == stored_hash
+            values = row[4 : 4 + len(chained_fields(version))]  # this entry's version's fields
+            content_ok = entry_hash_of(stored_prev, values) == stored_hash
         except (ValueError, TypeError) as exc:  # a value no honest writer could have stored
             problem = f"forged: a field cannot be read back ({type(exc).__name__})"
             result.first_break = Break(sequence, entry_id, problem)
@@ -133,42 +206,39 @@ def verify_slice(first: int, last: int) -> SliceResult:
 
 
 def stored_checkpoints() -> list[SignedCheckpoint]:
-    return [
-        SignedCheckpoint(
-            sequence=stored.sequence,
-            entry_hash=stored.entry_hash,
-            signed_at=stored.signed_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            key_id=stored.key_id,
-            signature=stored.signature,
-        )
-        for stored in Checkpoint.objects.order_by("sequence")
-    ]
+    return [signed_document_of(stored) for stored in Checkpoint.objects.order_by("sequence")]
 
 
-def _checkpoint_break(checkpoints: list[SignedCheckpoint], head_sequence: int) -> Break | None:
-    """The earliest checkpoint the log no longer extends."""
+NOT_CHECKED = "not checked: no checkpoint public key is configured"
+
+
+def _check_against_log(checks: list[CheckpointCheck], head_sequence: int) -> None:
+    """Mark each signed checkpoint the log no longer extends (cut below it, or rewritten)."""
+    pending = [check for check in checks if check.problem is None]
     stored = dict(
-        LogEntry.objects.filter(sequence__in=[c.sequence for c in checkpoints]).values_list(
-            "sequence", "entry_hash"
-        )
+        LogEntry.objects.filter(
+            sequence__in=[check.checkpoint.sequence for check in pending]
+        ).values_list("sequence", "entry_hash")
     )
     stored[0] = GENESIS_HASH
-    for checkpoint in sorted(checkpoints, key=lambda c: c.sequence):
+    for check in pending:
+        checkpoint = check.checkpoint
         if checkpoint.sequence > head_sequence:
-            problem = (
+            check.problem = (
                 f"the log ends before the signed checkpoint at sequence {checkpoint.sequence}: "
                 "truncated"
             )
-            return Break(checkpoint.sequence, None, problem)
-        if stored.get(checkpoint.sequence) != checkpoint.entry_hash:
-            problem = "differs from the signed checkpoint for this sequence: history was rewritten"
-            return Break(checkpoint.sequence, None, problem)
-    return None
+        elif stored.get(checkpoint.sequence) != checkpoint.entry_hash:
+            check.problem = (
+                "differs from the signed checkpoint for this sequence: history was rewritten"
+            )
 
 
 def verify_chain(
     *,
     checkpoints: list[SignedCheckpoint] | None = None,
+    source: str = FILE,
+    with_stored: bool = False,
     public_key_pem: str | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
@@ -176,20 +246,29 @@ def verify_chain(
 ) -> VerifyResult:
     """Check sequence, link and content hash of every entry, and the checkpoints.
 
-    `checkpoints` (kept outside the system) must carry a valid signature under the public key
-    and name an entry of this chain with exactly that hash; by default the checkpoints stored
-    in the database are checked.
+    Each checkpoint must carry a valid signature under the public key and name an entry of
+    this chain with exactly that hash. `checkpoints` are ones kept outside the system (their
+    `source`: "request" or "file"); without any, the checkpoints stored in the database are
+    checked, and with `with_stored` they are checked too. Raises ImproperlyConfigured when
+    checkpoints from outside are given and no public key is configured to check them.
     """
     result = VerifyResult()
-    checkpoints = stored_checkpoints() if checkpoints is None else checkpoints
-    if checkpoints:
-        key = load_public_key(public_key_pem)
-        for checkpoint in checkpoints:
-            if not signature_is_valid(checkpoint, key):
-                problem = f"the checkpoint at sequence {checkpoint.sequence} has a bad signature"
-                result.first_break = Break(checkpoint.sequence, None, problem)
-                return result
-        result.checkpoints_checked = len(checkpoints)
+    outside = list(checkpoints or [])
+    result.checks = [CheckpointCheck(checkpoint, source) for checkpoint in outside]
+    if checkpoints is None or with_stored:
+        result.checks += [CheckpointCheck(c, DATABASE) for c in stored_checkpoints()]
+    if result.checks:
+        try:
+            key = load_public_key(public_key_pem)
+        except ImproperlyConfigured:
+            if outside:
+                raise
+            key = None  # stored ones cannot be checked: the answer says so, per checkpoint
+        for check in result.checks:
+            if key is None:
+                check.problem = NOT_CHECKED
+            elif not signature_is_valid(check.checkpoint, key):
+                check.problem = "bad signature: not signed by the configured key, or altered"
 
     # Verify up to the head as it is now: entries appended while this runs are for next time.
     head = ChainHead.objects.get(pk=1)
@@ -209,8 +288,15 @@ def verify_chain(
         problem = "the chain head names another last entry: the tail was cut or rewritten"
         chain_break = Break(result.head_sequence + 1, None, problem)
 
-    checkpoint_break = _checkpoint_break(checkpoints, head.sequence) if checkpoints else None
-    breaks = [b for b in (chain_break, checkpoint_break) if b is not None]
+    _check_against_log(result.checks, head.sequence)
+    breaks = [chain_break] if chain_break else []
+    for check in result.checks:
+        if check.problem and check.problem != NOT_CHECKED:
+            where = f"the checkpoint at sequence {check.checkpoint.sequence} ({check.source})"
+            problem = check.problem
+            if problem.startswith("bad signature"):
+                problem = f"{where} has a {problem}"
+            breaks.append(Break(check.checkpoint.sequence, None, problem))
     if breaks:
         result.first_break = min(breaks, key=lambda b: b.sequence)
     return result

@@ -1,15 +1,14 @@
-"""`/api/v1/cases/`: open, list, read and correct cases; transition, assign, erase."""
+"""`/api/v1/cases/`: open, list, read and correct cases; change the household one person at
+a time; transition, assign, erase."""
 
 from __future__ import annotations
 
-import datetime
-import re
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -19,9 +18,8 @@ from accounts.models import User
 from audit.access import AccessLoggedMixin
 from audit.events import record_access
 from cases import services
+from cases.filters import CaseFilter
 from cases.models import (
-    REFERENCE_ALPHABET,
-    REFERENCE_LENGTH,
     Case,
     ProtectionConcern,
     Relationship,
@@ -29,16 +27,15 @@ from cases.models import (
     Status,
 )
 from cases.permissions import CanSteerCases, CanUseCases
-from cases.selectors import cases_visible_to
-from common.exceptions import InvariantViolation
+from cases.selectors import cases_visible_to, caseworkers_with_open_cases, people_addable_to
+from common.exceptions import InvariantViolation, NotFound
 from common.pagination import CursorPagination
-from common.serializers import StrictInputMixin, TextField
+from common.serializers import DateField, StrictInputMixin, TextField
 from people.models import Person
 from people.selectors import people_visible_to
 
 CASE_SECRETS = ("summary", "location", "safe_contact", "protection_concerns")
 PERSON_NAME_FIELDS = ["full_name", "preferred_name"]
-REFERENCE_PATTERN = re.compile(rf"^EV-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}\Z")
 
 
 def _person_problem(person: Person | None) -> str | None:
@@ -52,9 +49,12 @@ def _person_problem(person: Person | None) -> str | None:
 class VisiblePersonField(serializers.UUIDField):
     """A person id the caller may see; any other id reads as unknown (never "not yours")."""
 
+    def scope(self) -> QuerySet[Person]:
+        return people_visible_to(self.context["request"].user)
+
     def to_internal_value(self, data: Any) -> Person:
         pk = super().to_internal_value(data)
-        person = people_visible_to(self.context["request"].user).filter(pk=pk).first()
+        person = self.scope().filter(pk=pk).first()
         problem = _person_problem(person)
         if problem:
             raise serializers.ValidationError(problem)
@@ -64,7 +64,12 @@ class VisiblePersonField(serializers.UUIDField):
         return str(value.pk if isinstance(value, Person) else value)
 
 
-MAX_MEMBERS = 50
+class HouseholdPersonField(VisiblePersonField):
+    """A person the caller may put on this case's household: one they may see, or one who was
+    on it before (taken off, so out of every caseworker's scope, and named on the timeline)."""
+
+    def scope(self) -> QuerySet[Person]:
+        return people_addable_to(self.context["request"].user, self.context["case"])
 
 
 class MemberSerializer(StrictInputMixin, serializers.Serializer):
@@ -86,14 +91,14 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
         required=False,
     )
     primary_person = VisiblePersonField()
-    members = MemberSerializer(many=True, required=False, max_length=MAX_MEMBERS)
+    members = MemberSerializer(many=True, required=False, max_length=services.MAX_MEMBERS)
     assigned_to = serializers.SerializerMethodField()
     summary = TextField(max_length=20000, allow_null=True, allow_blank=True, required=False)
     location = TextField(max_length=2000, allow_null=True, allow_blank=True, required=False)
     safe_contact = TextField(max_length=2000, allow_null=True, allow_blank=True, required=False)
     consent_to_store = serializers.BooleanField(required=False)
     consent_to_share = serializers.BooleanField(required=False)
-    consent_given_on = serializers.DateField(allow_null=True, required=False)
+    consent_given_on = DateField(allow_null=True, required=False)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     erased = serializers.BooleanField(read_only=True)
@@ -141,13 +146,45 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
             data.update(dict.fromkeys(CASE_SECRETS), members=[], primary_person=None)
         return data
 
-    def to_internal_members(self, attrs: dict[str, Any]) -> list[services.Member] | None:
+    def to_internal_members(self, attrs: dict[str, Any]) -> list[services.Member]:
         if "members" not in attrs:
-            return None
+            return []
         return [
             services.Member(person=member["person"], relationship=member["relationship"])
             for member in attrs.pop("members")
         ]
+
+
+class CaseUpdateSerializer(CaseSerializer):
+    """PATCH: the household is not replaced wholesale by a list any more (someone left out of
+    it vanished silently); it changes one person at a time, on purpose, on the timeline."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "members" in data:
+            raise serializers.ValidationError(
+                {
+                    "members": [
+                        _(
+                            "The household is not written here: add someone with POST "
+                            "cases/{id}/members/, take someone off with POST "
+                            "cases/{id}/members/{person}/remove/."
+                        )
+                    ]
+                }
+            )
+        return super().to_internal_value(data)
+
+
+class MemberAddSerializer(StrictInputMixin, serializers.Serializer):
+    person = HouseholdPersonField()
+    relationship = serializers.ChoiceField(
+        choices=[choice for choice in Relationship.values if choice != Relationship.PRIMARY]
+    )
+    reason = TextField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class MemberRemoveSerializer(StrictInputMixin, serializers.Serializer):
+    reason = TextField(max_length=5000)
 
 
 class CaseListSerializer(CaseSerializer):
@@ -178,62 +215,12 @@ class AssignSerializer(StrictInputMixin, serializers.Serializer):
         return list(users.values())
 
 
-def _case_filters(request: Request) -> dict[str, Any]:
-    params, filters = request.query_params, {}
-    if params.get("status"):
-        if params["status"] not in Status.values:
-            raise serializers.ValidationError({"status": ["Not a case status."]})
-        filters["status"] = params["status"]
-    if params.get("risk_level"):
-        if params["risk_level"] not in RiskLevel.values:
-            raise serializers.ValidationError({"risk_level": ["Not a risk level."]})
-        filters["risk_level"] = params["risk_level"]
-    if params.get("reference"):
-        reference = params["reference"].strip().upper()
-        if not REFERENCE_PATTERN.match(reference):
-            raise serializers.ValidationError({"reference": ["A reference looks like EV-7K3Q9P."]})
-        filters["reference"] = reference
-    if params.get("updated_since"):
-        try:
-            since = parse_datetime(params["updated_since"])
-        except ValueError:  # well formed but impossible: 2026-02-30, 25:00
-            since = None
-        try:
-            if since is not None and timezone.is_naive(since):
-                since = timezone.make_aware(since, datetime.UTC)
-            if since is not None:
-                since = since.astimezone(datetime.UTC)
-        except (OverflowError, ValueError):  # 9999-12-31T23:59-23:59 leaves the calendar
-            since = None
-        if since is None:
-            raise serializers.ValidationError(
-                {"updated_since": ["Use an ISO 8601 time, e.g. 2026-11-24T09:00:00Z."]}
-            )
-        filters["updated_at__gte"] = since
-    if params.get("assigned_to") == "me":
-        filters["assignments__user"] = request.user
-    elif params.get("assigned_to"):
-        raise serializers.ValidationError({"assigned_to": ["Only 'me' is supported."]})
-    return filters
-
-
 class CaseListPagination(CursorPagination):
     # Newest change first, as the `case_list_order` index (and each filter's index) stores
     # the cases: every page, the first and the ones after it, is read off that index.
     ordering = ("-updated_at", "id")
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("risk_level", str),
-            OpenApiParameter("assigned_to", str, description="'me'"),
-            OpenApiParameter("updated_since", str, description="ISO 8601 time"),
-            OpenApiParameter("reference", str),
-        ]
-    )
-)
 class CaseViewSet(
     AccessLoggedMixin,
     mixins.ListModelMixin,
@@ -245,6 +232,7 @@ class CaseViewSet(
     queryset = Case.objects.none()  # for the schema only; requests go through get_queryset
     http_method_names = ["get", "post", "patch", "head", "options"]
     pagination_class = CaseListPagination
+    filterset_class = CaseFilter  # erased cases leave the list (see cases/filters.py)
     access_logged_fields = CASE_SECRETS
 
     def get_permissions(self) -> list:
@@ -253,10 +241,7 @@ class CaseViewSet(
         return [CanUseCases()]
 
     def get_queryset(self) -> QuerySet[Case]:
-        cases = cases_visible_to(self.request.user).for_display()  # outside scope: 404
-        if self.action == "list":
-            cases = cases.filter(**_case_filters(self.request))
-        return cases
+        return cases_visible_to(self.request.user).for_display()  # outside scope: 404
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return CaseListSerializer if self.action == "list" else CaseSerializer
@@ -282,7 +267,7 @@ class CaseViewSet(
     def create(self, request: Request) -> Response:
         body = CaseSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        members = body.to_internal_members(body.validated_data) or []
+        members = body.to_internal_members(body.validated_data)
         case = services.case_create(created_by=request.user, members=members, **body.validated_data)
         return Response(self._shown(case), status=status.HTTP_201_CREATED)
 
@@ -290,13 +275,49 @@ class CaseViewSet(
         case = self.get_object()
         if case.erased:
             raise InvariantViolation(services.ERASED_MESSAGE)
-        body = CaseSerializer(
+        body = CaseUpdateSerializer(
             case, data=request.data, partial=True, context=self.get_serializer_context()
         )
         body.is_valid(raise_exception=True)
-        members = body.to_internal_members(body.validated_data)
-        case = services.case_update(
-            case=case, actor=request.user, members=members, **body.validated_data
+        case = services.case_update(case=case, actor=request.user, **body.validated_data)
+        return Response(self._shown(case))
+
+    @extend_schema(request=MemberAddSerializer, responses={201: CaseSerializer})
+    @action(detail=True, methods=["post"], url_path="members", url_name="members")
+    def add_member(self, request: Request, pk: str) -> Response:
+        case = self.get_object()
+        if case.erased:
+            raise InvariantViolation(services.ERASED_MESSAGE)
+        body = MemberAddSerializer(
+            data=request.data, context={**self.get_serializer_context(), "case": case}
+        )
+        body.is_valid(raise_exception=True)
+        case = services.case_member_add(
+            case=case,
+            actor=request.user,
+            person=body.validated_data["person"],
+            relationship=body.validated_data["relationship"],
+            reason=body.validated_data["reason"] or None,
+        )
+        return Response(self._shown(case), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberRemoveSerializer, responses={200: CaseSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"members/(?P<person_pk>[0-9A-Fa-f-]{36})/remove",
+        url_name="member-remove",
+    )
+    def remove_member(self, request: Request, pk: str, person_pk: str) -> Response:
+        case = self.get_object()
+        try:
+            person_id = uuid.UUID(person_pk)
+        except ValueError:
+            raise NotFound() from None
+        body = MemberRemoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = services.case_member_remove(
+            case=case, actor=request.user, person_id=person_id, reason=body.validated_data["reason"]
         )
         return Response(self._shown(case))
 
@@ -330,3 +351,22 @@ class CaseViewSet(
         """The case as it now stands, read back through the caller's scope, and logged."""
         fresh = cases_visible_to(self.request.user).for_display().get(pk=case.pk)
         return self.get_serializer(fresh).data
+
+
+class DirectoryEntrySerializer(serializers.Serializer):
+    username = serializers.CharField(read_only=True)
+    open_cases = serializers.IntegerField(read_only=True)
+
+
+class StaffDirectoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`staff/directory/` (coordinators): whom a case can be assigned to. The active
+    caseworkers' usernames and how many open cases each holds; no other account data (the
+    staff accounts themselves are the admins' business, at `staff/`). Routed by the cases app,
+    which knows what an open case is."""
+
+    serializer_class = DirectoryEntrySerializer
+    queryset = User.objects.none()  # for the schema only
+    permission_classes = [CanSteerCases]
+
+    def get_queryset(self) -> QuerySet[User]:
+        return caseworkers_with_open_cases()

@@ -10,5 +10,6 @@ class CasesConfig(AppConfig):
         from cases.models import Case, CaseAssignment, CaseMember, Need, Note, TimelineEntry
 
         # Encrypted fields are sensitive by declaration: entries say which changed, not how.
+        # Each model's str() names its case by reference, nothing personal: entries keep it.
         for model in (Case, CaseAssignment, CaseMember, Need, Note, TimelineEntry):
-            register(model)
+            register(model, safe_repr=True)

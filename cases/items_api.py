@@ -1,6 +1,7 @@
 """A case's needs (`cases/{id}/needs/`), notes (`notes/`, append-only) and timeline
 (`timeline/`, read-only). Each is reached only through a case the caller may see: any other
-case id answers 404, like one that does not exist."""
+case id answers 404, like one that does not exist. `needs/` lists the needs across the cases
+the caller may see."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from rest_framework.response import Response
 
 from audit.access import AccessLoggedMixin
 from cases import services
+from cases.filters import NeedFilter, NeedQueueFilter
 from cases.models import Case, Need, NeedCategory, Note, TimelineEntry, Urgency
 from cases.permissions import CanUseCases
-from cases.selectors import cases_visible_to
+from cases.selectors import cases_visible_to, needs_visible_to
 from common.exceptions import InvariantViolation
 from common.money import CurrencyField, MoneyField, check_precision
+from common.pagination import CursorPagination
 from common.serializers import StrictInputMixin, TextField
 
 
@@ -54,6 +57,13 @@ class NeedSerializer(StrictInputMixin, serializers.Serializer):
         return super().to_representation(need)
 
 
+class NeedQueueSerializer(NeedSerializer):
+    """A need in the queue across cases: which case it belongs to, by id and reference."""
+
+    case = serializers.UUIDField(source="case_id", read_only=True)
+    case_reference = serializers.CharField(source="case.reference", read_only=True)
+
+
 class NoteSerializer(StrictInputMixin, serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     body = TextField(max_length=20000, trim_whitespace=False)
@@ -73,6 +83,10 @@ class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField(read_only=True)
     from_value = serializers.CharField(read_only=True)
     to_value = serializers.CharField(read_only=True)
+    person = serializers.UUIDField(source="person_id", read_only=True, allow_null=True)
+    caseworker = serializers.CharField(
+        source="caseworker.username", read_only=True, allow_null=True, default=None
+    )
     reason = serializers.CharField(read_only=True, allow_null=True)
 
     def to_representation(self, entry: TimelineEntry) -> dict[str, Any]:
@@ -108,6 +122,7 @@ class NeedViewSet(
     serializer_class = NeedSerializer
     queryset = Need.objects.none()  # for the schema only
     http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_class = NeedFilter
 
     def get_queryset(self) -> QuerySet[Need]:
         return self.get_case().needs.select_related("case__data_key")
@@ -126,6 +141,28 @@ class NeedViewSet(
         body.is_valid(raise_exception=True)
         need = services.need_update(need=need, **body.validated_data)
         return Response(self.get_serializer(need).data)
+
+
+class NeedQueuePagination(CursorPagination):
+    # Oldest first, as a queue is worked through; read off the `need_queue_order` index.
+    ordering = ("created_at", "id")
+
+
+class NeedQueueViewSet(AccessLoggedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`needs/`: the needs of every case in the caller's scope, e.g. a caseworker's
+    `?status=open&assigned_to=me`. An erased case's needs are left out (see NeedQueueFilter)."""
+
+    serializer_class = NeedQueueSerializer
+    queryset = Need.objects.none()  # for the schema only
+    permission_classes = [CanUseCases]
+    pagination_class = NeedQueuePagination
+    filterset_class = NeedQueueFilter
+
+    def get_queryset(self) -> QuerySet[Need]:
+        return needs_visible_to(self.request.user).select_related("case__data_key")
+
+    def access_logged(self, instances: list[Any]) -> list[Any]:
+        return [need for need in instances if not need.case.erased]
 
 
 class NoteViewSet(
@@ -152,4 +189,4 @@ class TimelineViewSet(CaseItemViewSet, mixins.ListModelMixin, viewsets.GenericVi
     access_logged_fields = ("reason",)
 
     def get_queryset(self) -> QuerySet[TimelineEntry]:
-        return self.get_case().timeline.select_related("case__data_key", "actor")
+        return self.get_case().timeline.select_related("case__data_key", "actor", "caseworker")

@@ -8,6 +8,7 @@ risk level, consent flags, categories, amounts and times.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 
@@ -22,6 +23,7 @@ from people.models import Person
 # No 0/O, 1/I/L, so a reference read out over a bad phone line is not misheard.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 6
+REFERENCE_PATTERN = re.compile(rf"^EV-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}\Z")
 
 
 def new_reference() -> str:
@@ -128,7 +130,7 @@ class Case(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # in audit entries and logs: the reference, nothing personal
         return f"case {self.reference}"
 
     @property
@@ -160,7 +162,7 @@ class CaseMember(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.relationship} of case {self.case_id}"
+        return f"{self.relationship} of case {self.case.reference}"
 
 
 class CaseAssignment(models.Model):
@@ -184,23 +186,41 @@ class CaseAssignment(models.Model):
         indexes = [models.Index(fields=["user", "case"])]
 
     def __str__(self) -> str:
-        return f"assignment of {self.user_id} to case {self.case_id}"
+        return f"assignment of {self.user.username} to case {self.case.reference}"
 
 
 class TimelineEntry(models.Model):
-    """A transition, a risk change or a money request moved with the case: who, when, from, to,
-    and why (the reason encrypted)."""
+    """What happened to a case, by whom and when: a transition or a risk change (`from_value`
+    -> `to_value`), a household change (`person`; the relationship before and after), an
+    assignment change (`caseworker`) or a money request that moved with the case (cancelled as
+    it ended). The reason is encrypted under the case's key."""
 
     class Kind(models.TextChoices):
         STATUS = "status"
         RISK = "risk"
         MONEY = "money"  # a money request that moved with the case (cancelled as it ended)
+        MEMBER_ADDED = "member_added"
+        MEMBER_REMOVED = "member_removed"
+        MEMBER_CHANGED = "member_changed"  # another relationship (a new primary person)
+        ASSIGNED = "assigned"
+        UNASSIGNED = "unassigned"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="timeline")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     from_value = models.CharField(max_length=16)
     to_value = models.CharField(max_length=16)
+    # By id only: the id is what a caseworker needs to put someone taken off back on the case.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     reason = EncryptedTextField(key_from="case.data_key")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
@@ -209,7 +229,7 @@ class TimelineEntry(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.from_value} -> {self.to_value}"
+        return f"{self.kind} on case {self.case.reference}"
 
 
 class NeedCategory(models.TextChoices):
@@ -252,6 +272,8 @@ class Need(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The queue across cases (`needs/`) pages by cursor on this order, read off the index.
+        indexes = [models.Index(fields=["created_at", "id"], name="need_queue_order")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(estimated_cost__isnull=True)
@@ -265,7 +287,7 @@ class Need(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} need of case {self.case_id}"
+        return f"{self.category} need of case {self.case.reference}"
 
 
 class Note(models.Model):
@@ -281,7 +303,7 @@ class Note(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"note on case {self.case_id}"
+        return f"note on case {self.case.reference}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:

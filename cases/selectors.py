@@ -1,4 +1,5 @@
-"""Which cases a staff member may see: the only place a case queryset is narrowed.
+"""Which cases (and their needs) a staff member may see: the only place a case queryset is
+narrowed.
 
 A caseworker sees the cases assigned to them, read from the assignment rows at every request
 (so an unassigned caseworker loses access at once); a coordinator sees every case; auditors
@@ -7,11 +8,13 @@ and admins see none. Needs, notes and timeline are reached only through a visibl
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from accounts.roles import Role
-from cases.models import Case
+from cases.models import ENDED_STATUSES, Case, Need
+from people.models import Person
+from people.selectors import people_visible_to
 
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
@@ -21,3 +24,33 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     if user.has_role(Role.CASEWORKER):
         return cases.filter(assignments__user=user)
     return cases.none()
+
+
+def people_addable_to(user: User, case: Case) -> QuerySet[Person]:
+    """Who `user` may put on `case`'s household (a case they can see): the people they may see,
+    and the people who were on this household before. Someone taken off a case falls out of
+    its caseworkers' scope; the timeline names them, so those caseworkers can put them back."""
+    return (
+        Person.objects.with_keys()
+        .filter(Q(pk__in=people_visible_to(user).values("pk")) | Q(memberships__case=case))
+        .distinct()
+    )
+
+
+def needs_visible_to(user: User) -> QuerySet[Need]:
+    """The needs of the cases `user` may see (the cross-case queue, `needs/`)."""
+    return Need.objects.filter(case__in=cases_visible_to(user).values("pk"))
+
+
+def caseworkers_with_open_cases() -> QuerySet[User]:
+    """The active caseworkers, each annotated with `open_cases`: how many cases that are
+    neither over (closed, rejected, withdrawn) nor erased they are assigned to. What a
+    coordinator needs to choose whom to assign, and nothing else of their accounts."""
+    open_case = Q(case_assignments__case__erased_at__isnull=True) & ~Q(
+        case_assignments__case__status__in=ENDED_STATUSES
+    )
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.CASEWORKER)
+        .annotate(open_cases=Count("case_assignments", filter=open_case))
+        .order_by("username")
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
@@ -31,7 +32,7 @@ from cases.models import (
 )
 from cases.signals import case_ending, case_ending_locks
 from cases.workflow import may_transition, transitions_open_to
-from common.exceptions import DomainError, InvariantViolation
+from common.exceptions import DomainError, InvariantViolation, NotFound
 from encryption.services import data_key_destroy, data_key_issue
 from people.models import Person
 from people.services import person_erase
@@ -47,6 +48,7 @@ CASE_FIELDS = (
     "consent_given_on",
 )
 ERASED_MESSAGE = "This case was erased; it cannot be changed."
+MAX_MEMBERS = 50  # a household larger than this is a data-entry mistake
 
 
 class InvalidInput(DomainError):
@@ -79,7 +81,15 @@ def _lock_people(person_ids: Iterable[object]) -> list[Person]:
     )
 
 
-def _set_members(case: Case, primary: Person, members: Sequence[Member]) -> None:
+@dataclass(frozen=True)
+class MemberChange:
+    person_id: Any
+    before: str  # the relationship before ("" when the person was not on the household)
+    after: str  # the relationship after ("" when the person was taken off)
+
+
+def _set_members(case: Case, primary: Person, members: Sequence[Member]) -> list[MemberChange]:
+    """Make the household exactly `primary` and `members`; the changes made, in order."""
     wanted = {primary.pk: Relationship.PRIMARY}
     for member in members:
         if member.person.pk != primary.pk:
@@ -87,19 +97,45 @@ def _set_members(case: Case, primary: Person, members: Sequence[Member]) -> None
     # Checked under the people's locks: an erasure committed since the request was validated
     # must not see its person put on an open case.
     if any(person.erased for person in _lock_people(wanted)):
-        raise InvariantViolation("A person on this household was erased in the meantime.")
-    now = timezone.now()
+        raise InvariantViolation(_("A person on this household was erased in the meantime."))
+    now, changes = timezone.now(), []
     for existing in list(case.memberships.all()):
+        before = "" if existing.removed_at is not None else existing.relationship
         relationship = wanted.pop(existing.person_id, None)
         if relationship is None:
             if existing.removed_at is None:
                 existing.removed_at = now
                 existing.save(update_fields=["removed_at"])
-        elif existing.relationship != relationship or existing.removed_at is not None:
+                changes.append(MemberChange(existing.person_id, before, ""))
+        elif before != relationship:
             existing.relationship, existing.removed_at = relationship, None
             existing.save(update_fields=["relationship", "removed_at"])
+            changes.append(MemberChange(existing.person_id, before, relationship))
     for person_id, relationship in wanted.items():
         CaseMember.objects.create(case=case, person_id=person_id, relationship=relationship)
+        changes.append(MemberChange(person_id, "", relationship))
+    return changes
+
+
+def _record_member_changes(
+    case: Case, actor: User, changes: Iterable[MemberChange], reason: str | None = None
+) -> None:
+    for change in changes:
+        if not change.before:
+            kind = TimelineEntry.Kind.MEMBER_ADDED
+        elif not change.after:
+            kind = TimelineEntry.Kind.MEMBER_REMOVED
+        else:
+            kind = TimelineEntry.Kind.MEMBER_CHANGED
+        TimelineEntry.objects.create(
+            case=case,
+            kind=kind,
+            from_value=change.before,
+            to_value=change.after,
+            person_id=change.person_id,
+            reason=reason,
+            actor=actor,
+        )
 
 
 def _insert_with_a_free_reference(case: Case, attempts: int = 5) -> None:
@@ -142,9 +178,11 @@ def case_update(
     case: Case,
     actor: User,
     primary_person: Person | None = None,
-    members: Sequence[Member] | None = None,
     **fields: Any,
 ) -> Case:
+    """Correct a case's fields or change its primary person (who joins the household as
+    primary; the one replaced stays on it as `other`). The household changes only through
+    `case_member_add` and `case_member_remove`, on purpose."""
     unknown = set(fields) - set(CASE_FIELDS)
     if unknown:
         raise TypeError(f"Not case fields: {sorted(unknown)}")
@@ -155,18 +193,18 @@ def case_update(
     if primary_person is not None:
         case.primary_person = primary_person
     case.save()
-    if primary_person is not None or members is not None:
-        if members is None:  # the household stays; a replaced primary person stays on it too
-            members = [
-                Member(
-                    person=m.person,
-                    relationship=Relationship.OTHER
-                    if m.relationship == Relationship.PRIMARY
-                    else m.relationship,
-                )
-                for m in case.memberships.current().select_related("person")
-            ]
-        _set_members(case, case.primary_person, members)
+    if primary_person is not None:
+        # The household stays; a replaced primary person stays on it too, as `other`.
+        members = [
+            Member(
+                person=m.person,
+                relationship=Relationship.OTHER
+                if m.relationship == Relationship.PRIMARY
+                else m.relationship,
+            )
+            for m in case.memberships.current().select_related("person")
+        ]
+        _record_member_changes(case, actor, _set_members(case, case.primary_person, members))
     if case.risk_level != old_risk:
         TimelineEntry.objects.create(
             case=case,
@@ -215,18 +253,101 @@ def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
 
 @transaction.atomic
 def case_assign(*, case: Case, actor: User, caseworkers: Iterable[User]) -> Case:
-    """The case's caseworkers become exactly `caseworkers`. Someone removed loses access on
-    their very next request: scope is read from these rows at every request."""
+    """The case's caseworkers become exactly `caseworkers`; each one added or taken off is a
+    timeline entry. Someone removed loses access on their very next request: scope is read from
+    these rows at every request. A case that is not over keeps at least one caseworker: a
+    critical case must never be left with nobody (409)."""
     case = _locked(case)
     wanted = {user.pk: user for user in caseworkers}
     for user in wanted.values():
         if not (user.is_active and user.has_role(Role.CASEWORKER)):
-            raise InvalidInput(f"{user.username} is not an active caseworker.")
-    for assignment in list(case.assignments.all()):
+            raise InvalidInput(
+                _("%(username)s is not an active caseworker.") % {"username": user.username}
+            )
+    if not wanted and case.status not in ENDED_STATUSES:
+        raise InvariantViolation(
+            _(
+                "A case that is not closed, rejected or withdrawn needs a caseworker: name "
+                "at least one (end the case first to leave it with nobody)."
+            )
+        )
+    for assignment in list(case.assignments.select_related("user")):
         if wanted.pop(assignment.user_id, None) is None:
             assignment.delete()
+            _record_assignment(case, actor, assignment.user, TimelineEntry.Kind.UNASSIGNED)
     for user in wanted.values():
         CaseAssignment.objects.create(case=case, user=user, assigned_by=actor)
+        _record_assignment(case, actor, user, TimelineEntry.Kind.ASSIGNED)
+    case.save(update_fields=["updated_at"])
+    return case
+
+
+def _record_assignment(case: Case, actor: User, caseworker: User, kind: str) -> None:
+    TimelineEntry.objects.create(
+        case=case,
+        kind=kind,
+        from_value="",
+        to_value="",
+        caseworker=caseworker,
+        reason=None,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def case_member_add(
+    *,
+    case: Case,
+    actor: User,
+    person: Person,
+    relationship: str,
+    reason: str | None = None,
+) -> Case:
+    """Put `person` on the household (again, if they were taken off: the same row comes back,
+    and with it the caseworkers' access to them). 409 if they are on it already, were erased,
+    or the household is full."""
+    case = _locked(case)
+    if relationship == Relationship.PRIMARY:
+        raise InvalidInput(_("A case has one primary person; change it with PATCH."))
+    locked = _lock_people([person.pk])
+    if not locked or locked[0].erased:
+        raise InvariantViolation(_("This person was erased."))
+    person = locked[0]
+    existing = case.memberships.filter(person=person).first()
+    if existing is not None and existing.removed_at is None:
+        raise InvariantViolation(_("This person is on the household already."))
+    if case.memberships.current().count() >= MAX_MEMBERS:
+        raise InvariantViolation(
+            _("A household holds at most %(most)s people.") % {"most": MAX_MEMBERS}
+        )
+    if existing is None:
+        CaseMember.objects.create(case=case, person=person, relationship=relationship)
+    else:
+        existing.relationship, existing.removed_at = relationship, None
+        existing.save(update_fields=["relationship", "removed_at"])
+    _record_member_changes(case, actor, [MemberChange(person.pk, "", relationship)], reason)
+    case.save(update_fields=["updated_at"])
+    return case
+
+
+@transaction.atomic
+def case_member_remove(*, case: Case, actor: User, person_id: Any, reason: str) -> Case:
+    """Take someone off the household, with a reason (sealed on the timeline). The row stays,
+    marked removed: the person stays linked to the case for its erasure, and the timeline
+    names them so the case's caseworkers can put them back. 404 if they are not on it."""
+    case = _locked(case)
+    _lock_people([person_id])
+    membership = case.memberships.current().filter(person_id=person_id).first()
+    if membership is None:
+        raise NotFound(_("This person is not on the household."))
+    if membership.relationship == Relationship.PRIMARY:
+        raise InvariantViolation(
+            _("The primary person stays on the case; make someone else primary first.")
+        )
+    membership.removed_at = timezone.now()
+    membership.save(update_fields=["removed_at"])
+    change = MemberChange(person_id, membership.relationship, "")
+    _record_member_changes(case, actor, [change], reason)
     case.save(update_fields=["updated_at"])
     return case
 
@@ -234,9 +355,10 @@ def case_assign(*, case: Case, actor: User, caseworkers: Iterable[User]) -> Case
 @transaction.atomic
 def case_erase(*, case: Case, actor: User) -> Case:
     """Crypto-shred the case (its fields, needs, notes and timeline reasons are sealed under its
-    key) and those of its people who are on no other case still open. Money records stay,
-    pseudonymous, with the case reference. The `cases.signals` hooks run first (funds cancels
-    the requests still waiting for approval, while the key can still seal their reasons)."""
+    key) and those of its people who are on no other case still open, and end its assignments.
+    Money records stay, pseudonymous, with the case reference. The `cases.signals` hooks run
+    first (funds cancels the requests still waiting for approval, while the key can still seal
+    their reasons)."""
     case_ending_locks.send(sender=Case, case=case, actor=actor, to=None)
     case = _locked(case)
     # Everyone ever on the household (people taken off it included), locked before deciding:
@@ -253,6 +375,10 @@ def case_erase(*, case: Case, actor: User) -> Case:
     case.save()
     data_key_destroy(data_key=case.data_key)
     record_event(action=Action.ERASED, instance=case, actor=actor)
+    # Nobody works on an erased case: it leaves every caseworker's list and queue (the
+    # assignments' deletions are in the audit log).
+    for assignment in list(case.assignments.all()):
+        assignment.delete()
     kept = set(
         CaseMember.objects.current()
         .filter(person_id__in=member_ids, case__erased_at__isnull=True)

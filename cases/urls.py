@@ -5,6 +5,8 @@ from cases import api, items_api
 
 router = SimpleRouter()
 router.register("cases", api.CaseViewSet, basename="case")
+router.register("needs", items_api.NeedQueueViewSet, basename="need-queue")
+router.register("staff/directory", api.StaffDirectoryViewSet, basename="staff-directory")
 
 needs = items_api.NeedViewSet
 notes = items_api.NoteViewSet

@@ -1,6 +1,10 @@
 """Request correlation ids and the API's response guarantees.
 
-- Every request gets a correlation id (`X-Request-ID`), in the logs and on the response.
+- Every request gets a correlation id generated here (`X-Request-ID` on the response, in the
+  logs and the audit log), never taken from the client: one staff member could otherwise
+  reuse another request's id and blur whose entries are whose. A client's own `X-Request-ID`
+  is kept beside it (`request.client_request_id`, the audit log's `client_request_id`) only
+  when it is 1 to 64 of `A-Z a-z 0-9 . _ -`; anything else is dropped, unread.
 - API answers are never cached by a browser or proxy (`Cache-Control: no-store`): a seized
   laptop's cache must not hold case data.
 - Under `/api/` no error is ever a Django HTML page: unexpected exceptions become the JSON 500
@@ -23,7 +27,7 @@ from common.errors import MESSAGES, json_error_response
 logger = logging.getLogger(__name__)
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
+CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 _NO_STORE_PREFIXES = ("/api/", "/healthz", "/readyz")
 _HANDLED_BY_DJANGO = (Http404, PermissionDenied, SuspiciousOperation)
 _JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -41,8 +45,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
+        request.client_request_id = incoming if CLIENT_REQUEST_ID.match(incoming) else None
+        request_id = request.request_id = uuid.uuid4().hex
         token = _request_id.set(request_id)
         try:
             response = self.get_response(request)

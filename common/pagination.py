@@ -1,27 +1,57 @@
 """Page-number pagination: `{"count", "next", "previous", "results"}`, `page_size` up to 200;
-and cursor pagination: `{"next", "previous", "results"}`, no count, for lists that grow large."""
+and cursor pagination: `{"next", "previous", "results"}`, no count, for lists that grow large.
+
+Every list uses one of these two. `page_size` is checked, not guessed: a value that is not a
+whole number from 1 to 200 is a 400 (DRF's own would silently fall back to its default).
+"""
 
 from __future__ import annotations
 
-import datetime
+import re
+from base64 import b64decode
 from typing import Any
+from urllib import parse
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection, models
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import pagination
+from rest_framework import serializers as drf_serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
+from common.datetimes import parse_client_datetime
 
-class PageNumberPagination(pagination.PageNumberPagination):
+_WHOLE_NUMBER = re.compile(r"^[0-9]{1,9}\Z")
+
+
+class CheckedPageSizeMixin:
     page_size = settings.API_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
 
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not _WHOLE_NUMBER.match(raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise drf_serializers.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Use a whole number from 1 to %(most)s.") % {"most": self.max_page_size}
+                    ]
+                }
+            )
+        return int(raw)
 
-class CursorPagination(pagination.CursorPagination):
+
+class PageNumberPagination(CheckedPageSizeMixin, pagination.PageNumberPagination):
+    pass
+
+
+class CursorPagination(CheckedPageSizeMixin, pagination.CursorPagination):
     """`next`/`previous` links carry an opaque `cursor`; `page_size` up to 200; no `count`.
 
     A page costs the same however large the list and however far a client has walked: no
@@ -31,14 +61,11 @@ class CursorPagination(pagination.CursorPagination):
     match an index (first field, then the tie-breakers) for every page to be an index scan.
 
     The position comes back from the client, so it is checked against its model field before
-    it reaches a query: anything that does not parse (or a time without a zone, which the
-    database would read in some zone of its own) answers 404 "Invalid cursor", like DRF's own
-    decoding errors, instead of a 400 about a field the client never named, or a 500.
+    it reaches a query: anything that does not parse (a time goes through the shared parser,
+    `common.datetimes`: no zone, an extreme offset, off the calendar) answers 404 "Invalid
+    cursor", like DRF's own decoding errors, instead of a 400 about a field the client never
+    named, or a 500.
     """
-
-    page_size = settings.API_PAGE_SIZE
-    page_size_query_param = "page_size"
-    max_page_size = settings.API_MAX_PAGE_SIZE
 
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: Any = None
@@ -48,19 +75,44 @@ class CursorPagination(pagination.CursorPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request: Request) -> pagination.Cursor | None:
-        cursor = super().decode_cursor(request)
-        if cursor is None or cursor.position is None:
-            return cursor
-        return cursor._replace(position=self.checked_position(cursor.position))
+        """DRF's decoding, made strict: DRF reads whatever it can out of the token (`!!!`
+        decodes to nothing: the first page; a repeated or unknown key is dropped). Here the
+        token must be base64 of a query string naming only `o` (offset), `r` (reverse) and `p`
+        (position), each at most once, or the answer is 404 "Invalid cursor"."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
+            return None
+        try:
+            querystring = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            pairs = parse.parse_qsl(querystring, keep_blank_values=True, strict_parsing=True)
+            names = [name for name, _value in pairs]
+            if len(set(names)) != len(names) or not set(names) <= {"o", "r", "p"}:
+                raise ValueError("unknown or repeated cursor key")
+            tokens = dict(pairs)
+            if not _WHOLE_NUMBER.match(tokens.get("o", "0")):
+                raise ValueError("the offset is a whole number")
+            offset = min(int(tokens.get("o", "0")), self.offset_cutoff)
+            if tokens.get("r", "0") not in ("0", "1"):
+                raise ValueError("reverse is 0 or 1")
+        except ValueError as error:
+            raise NotFound(self.invalid_cursor_message) from error
+        position = tokens.get("p")
+        if position is not None:
+            position = self.checked_position(position)
+        return pagination.Cursor(offset=offset, reverse=tokens.get("r") == "1", position=position)
 
     def checked_position(self, position: str) -> str:
         """The position as `_get_position_from_instance` would write it, or NotFound."""
+        field = self.position_field
         try:
-            value = self.position_field.to_python(position)
-            if isinstance(value, datetime.datetime):
-                if timezone.is_naive(value):
-                    raise ValidationError("no time zone")
-                value = value.astimezone(datetime.UTC)
+            if isinstance(field, models.DateTimeField):
+                value = parse_client_datetime(position)
+            else:
+                value = field.to_python(position)
+            if isinstance(field, models.IntegerField):  # a number no row can hold
+                low, high = connection.ops.integer_field_range(field.get_internal_type())
+                if not (low is None or low <= value) or not (high is None or value <= high):
+                    raise ValueError("out of the column's range")
         except (ValidationError, OverflowError, ValueError) as error:
             raise NotFound(self.invalid_cursor_message) from error
         return str(value)

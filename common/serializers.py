@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import serializers
+
+from common.datetimes import parse_client_date, parse_client_datetime
 
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}\Z")
 
@@ -59,3 +62,25 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class DateField(serializers.DateField):
+    """A date in a body, through the one shared parser (`common.datetimes`): `YYYY-MM-DD`
+    between 1900 and 9999, a JSON string, nothing else."""
+
+    def to_internal_value(self, value: Any) -> datetime.date:
+        try:
+            return parse_client_date(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A time in a body, through the one shared parser (`common.datetimes`): with its zone,
+    an offset of at most 14:00, between 1900 and 9999; returned in UTC."""
+
+    def to_internal_value(self, value: Any) -> datetime.datetime:
+        try:
+            return parse_client_datetime(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None

@@ -276,6 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.StaffRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
+    # Every list refuses query parameters it does not offer (see common/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["common.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
@@ -384,6 +386,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LevelEnum": "cases.models.RiskLevel",
         "CategoryEnum": "cases.models.NeedCategory",
+        "NeedStatusEnum": "cases.models.Need.Status",
     },
 }
 
@@ -394,6 +397,10 @@ AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY") or (
     dev_secret_file("audit-signing-key.pem", new_ed25519_pem) if DEV_MODE else None
 )
 AUDIT_CHECKPOINT_PUBLIC_KEY = env_str("AUDIT_CHECKPOINT_PUBLIC_KEY")
+# Each day's duplicate checks are digested under that day's key, destroyed this many days after
+# the day ends (`manage.py expire_audit_lookups`, daily): until then, whoever holds the keys can
+# test whether a phone or name was looked up; afterwards nobody can.
+AUDIT_LOOKUP_RETENTION_DAYS = env_int("AUDIT_LOOKUP_RETENTION_DAYS", 30, minimum=1)
 
 
 def new_dev_keks() -> str:

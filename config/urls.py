@@ -13,10 +13,12 @@ docs_view = SpectacularSwaggerView.as_view(
 )
 
 api_v1 = [
+    # Before accounts: `staff/directory/` (the cases app's) would otherwise be read as the
+    # admins' `staff/{id}/` with the id "directory".
+    path("", include("cases.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("people.urls")),
-    path("", include("cases.urls")),
     path("", include("funds.urls")),
     path("schema/", schema_view, name="schema"),
     path("docs/", docs_view, name="docs"),

@@ -61,3 +61,25 @@ class KeySentinel(models.Model):
 
     def __str__(self) -> str:
         return f"sentinel of {self.kind} {self.key_id}"
+
+
+class LookupKey(models.Model):
+    """One day's key for keyed digests of look-ups (what a duplicate check searched for).
+
+    The key itself is a data key (wrapped by the KEK like any other, so key rotation and the
+    start-up key check cover it). Whoever holds the keys can test whether a value was looked
+    up that day; once the key is destroyed (`manage.py expire_audit_lookups`, after
+    `AUDIT_LOOKUP_RETENTION_DAYS`), that day's digests, kept forever in the append-only log,
+    match nothing any more.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    period = models.DateField(unique=True)  # the UTC day whose look-ups it keys
+    data_key = models.OneToOneField(DataKey, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["period"]
+
+    def __str__(self) -> str:
+        return f"lookup key of {self.period}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,7 +18,8 @@ from rest_framework.response import Response
 from cases.selectors import cases_visible_to
 from common.exceptions import NotFound
 from common.money import CurrencyField, MoneyField, check_precision
-from common.serializers import ScopedRecordField, StrictInputMixin, TextField
+from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
+from funds.filters import AllocationFilter
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Allocation, Category, FundingSource
 from funds.permissions import CanManageFunds, CanReadFunds
@@ -37,14 +38,14 @@ class SourceSerializer(StrictInputMixin, serializers.Serializer):
     donor_reference = TextField(max_length=100, allow_blank=True, required=False)
     currency = CurrencyField()
     amount = MoneyField(lambda source: source.currency, source="amount_received", read_only=False)
-    received_on = serializers.DateField()
+    received_on = DateField()
     restricted_to = serializers.ListField(
         child=serializers.ChoiceField(choices=Category.choices),
         max_length=len(Category.values),
         required=False,
     )
-    valid_from = serializers.DateField(allow_null=True, required=False)
-    valid_until = serializers.DateField(allow_null=True, required=False)
+    valid_from = DateField(allow_null=True, required=False)
+    valid_until = DateField(allow_null=True, required=False)
     notes = TextField(max_length=5000, allow_blank=True, required=False)
     allocated = MoneyField(lambda source: source.currency)
     remaining = MoneyField(lambda source: source.currency)
@@ -137,33 +138,6 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
         return data
 
 
-_ALLOCATION_FILTERS = {
-    "case": ("case_id", serializers.UUIDField()),
-    "source": ("source_id", serializers.UUIDField()),
-    "status": ("status", serializers.ChoiceField(choices=Allocation.Status.choices)),
-    "category": ("category", serializers.ChoiceField(choices=Category.choices)),
-}
-
-
-def query_filters(request: Request, table: dict[str, tuple[str, serializers.Field]]) -> dict:
-    """Query parameters validated like a body: a bad value is a 400 naming the parameter."""
-    filters, errors = {}, {}
-    for name, (lookup, field) in table.items():
-        value = request.query_params.get(name)
-        if value in (None, ""):
-            continue
-        try:
-            filters[lookup] = field.run_validation(value)
-        except serializers.ValidationError as exc:
-            errors[name] = exc.detail
-    if errors:
-        raise serializers.ValidationError(errors)
-    return filters
-
-
-@extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter(name, str) for name in _ALLOCATION_FILTERS])
-)
 class AllocationViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -172,6 +146,7 @@ class AllocationViewSet(
     serializer_class = AllocationSerializer
     queryset = Allocation.objects.none()
     http_method_names = ["get", "post", "head", "options"]
+    filterset_class = AllocationFilter
 
     def get_permissions(self) -> list:
         if self.action in ("create", "close"):
@@ -179,10 +154,7 @@ class AllocationViewSet(
         return [CanReadFunds()]
 
     def get_queryset(self) -> QuerySet[Allocation]:
-        allocations = allocations_visible_to(self.request.user).select_related("created_by")
-        if self.action == "list":
-            allocations = allocations.filter(**query_filters(self.request, _ALLOCATION_FILTERS))
-        return allocations
+        return allocations_visible_to(self.request.user).select_related("created_by")
 
     def _replay(self, pk: Any) -> Allocation:
         allocation = self.get_queryset().filter(pk=pk).first()

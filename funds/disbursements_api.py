@@ -17,10 +17,8 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
-    extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -36,10 +34,10 @@ from common.money import (
     RateField,
     check_precision,
 )
-from common.serializers import ScopedRecordField, StrictInputMixin, TextField
-from funds.api import query_filters
+from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
+from funds.filters import DisbursementFilter
 from funds.idempotency import Outcome, run_idempotent
-from funds.models import Approval, ApprovalReason, Category, Disbursement, RateCheck
+from funds.models import Approval, ApprovalReason, Disbursement, RateCheck
 from funds.permissions import CanManageFunds, CanReadFunds, CanRequestMoney
 from funds.selectors import (
     allocations_actionable_by,
@@ -84,7 +82,7 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     currency = CurrencyField()
     exchange_rate = RateField(required=False, allow_null=True)
     rate_source = TextField(max_length=200, allow_blank=True, required=False)
-    rate_date = serializers.DateField(required=False, allow_null=True)
+    rate_date = DateField(required=False, allow_null=True)
     source_currency = serializers.CharField(read_only=True)
     amount_in_source_currency = MoneyField(_source_currency)
     amount_at_exchange_rate = MoneyField(_source_currency, allow_null=True)
@@ -221,12 +219,6 @@ class RejectSerializer(StrictInputMixin, serializers.Serializer):
 
 
 _TERMS = tuple(services.Terms.__dataclass_fields__)
-_FILTERS = {
-    "status": ("status", serializers.ChoiceField(choices=Disbursement.Status.choices)),
-    "allocation": ("allocation_id", serializers.UUIDField()),
-    "case": ("allocation__case_id", serializers.UUIDField()),
-    "category": ("allocation__category", serializers.ChoiceField(choices=Category.choices)),
-}
 
 
 def _terms(data: dict[str, Any]) -> services.Terms:
@@ -242,9 +234,6 @@ def _terms(data: dict[str, Any]) -> services.Terms:
     )
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter(name, str) for name in _FILTERS])
-)
 class DisbursementViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -253,6 +242,7 @@ class DisbursementViewSet(
     serializer_class = DisbursementSerializer
     queryset = Disbursement.objects.none()
     http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_class = DisbursementFilter
 
     def get_permissions(self) -> list:
         if self.action in ("approve", "reject", "pay"):
@@ -267,8 +257,6 @@ class DisbursementViewSet(
             items = disbursements_visible_to(user)
         else:  # acting is narrower than reading (an auditor who is also a caseworker)
             items = disbursements_actionable_by(user)
-        if self.action == "list":
-            items = items.filter(**query_filters(self.request, _FILTERS))
         return items
 
     def get_serializer_context(self) -> dict[str, Any]:

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django_filters import rest_framework as filters
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.exceptions import NotFound
-from common.money import CurrencyField, RateField, currencies
-from common.serializers import StrictInputMixin, TextField
+from common.money import CurrencyField, RateField
+from common.serializers import DateField, StrictInputMixin, TextField
+from funds.filters import ReferenceRateFilter
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import ReferenceRate
 from funds.permissions import CanManageFunds, CanReadFunds
@@ -27,7 +27,7 @@ class ReferenceRateSerializer(StrictInputMixin, serializers.Serializer):
     from_currency = CurrencyField()
     to_currency = CurrencyField()
     rate = RateField(help_text="units of to_currency per unit of from_currency")
-    rate_date = serializers.DateField()
+    rate_date = DateField()
     rate_source = TextField(max_length=200)
     origin = serializers.CharField(read_only=True)
     recorded_by = serializers.SerializerMethodField()
@@ -35,15 +35,6 @@ class ReferenceRateSerializer(StrictInputMixin, serializers.Serializer):
 
     def get_recorded_by(self, rate: ReferenceRate) -> str | None:
         return rate.recorded_by.username if rate.recorded_by_id else None  # an ECB import
-
-
-class ReferenceRateFilter(filters.FilterSet):
-    from_currency = filters.ChoiceFilter(choices=lambda: [(c, c) for c in sorted(currencies())])
-    to_currency = filters.ChoiceFilter(choices=lambda: [(c, c) for c in sorted(currencies())])
-
-    class Meta:
-        model = ReferenceRate
-        fields: list[str] = []
 
 
 class ReferenceRateViewSet(
@@ -54,7 +45,6 @@ class ReferenceRateViewSet(
     serializer_class = ReferenceRateSerializer
     queryset = ReferenceRate.objects.none()  # for the schema; requests use get_queryset
     http_method_names = ["get", "post", "head", "options"]
-    filter_backends = [filters.DjangoFilterBackend]
     filterset_class = ReferenceRateFilter
 
     def get_permissions(self) -> list:

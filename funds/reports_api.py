@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.filters import refuse_unknown_parameters
+from common.serializers import DateField
 from funds import reports
 from funds.models import FundingSource
 from funds.permissions import CanReadReports
@@ -21,8 +23,8 @@ from funds.renderers import CSVRenderer
 
 class SummaryQuery(serializers.Serializer):
     group_by = serializers.ChoiceField(choices=reports.GROUPINGS, default="source")
-    start = serializers.DateField(required=False, source="from")
-    end = serializers.DateField(required=False, source="to")
+    start = DateField(required=False, source="from")
+    end = DateField(required=False, source="to")
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # `from` is a Python keyword: the query names it, the serializer maps it.
@@ -68,6 +70,8 @@ class SummaryReportView(JSONErrorsMixin, APIView):
         responses={200: dict},
     )
     def get(self, request: Request) -> Response:
+        # Not a list, but no less strict: a parameter it does not offer is a 400 naming it.
+        refuse_unknown_parameters(request, {"group_by", "from", "to", "format"})
         query = SummaryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data

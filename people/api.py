@@ -15,15 +15,14 @@ from rest_framework.response import Response
 
 from accounts.throttles import StaffRateThrottle
 from audit.access import AccessLoggedMixin
-from audit.events import record_event
-from audit.models import Action
 from common.exceptions import InvariantViolation
-from common.serializers import StrictInputMixin, TextField
+from common.serializers import DateField, StrictInputMixin, TextField
 from encryption.blind_index import normalize_phone
 from people import services
+from people.filters import PersonFilter
 from people.models import PERSONAL_FIELDS, DocumentType, Person
 from people.permissions import CanErasePeople, CanUsePeople
-from people.selectors import people_duplicates, people_visible_to
+from people.selectors import people_visible_to
 from people.throttles import DuplicateCheckThrottle
 
 
@@ -42,7 +41,7 @@ class PersonSerializer(StrictInputMixin, serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     full_name = TextField(max_length=300, allow_null=True, required=False)
     preferred_name = TextField(max_length=300, allow_null=True, required=False)
-    date_of_birth = serializers.DateField(allow_null=True, required=False)
+    date_of_birth = DateField(allow_null=True, required=False)
     phone = TextField(max_length=64, allow_null=True, required=False)
     messenger = TextField(max_length=300, allow_null=True, required=False)
     document_type = serializers.ChoiceField(
@@ -139,6 +138,7 @@ class PersonViewSet(
     serializer_class = PersonSerializer
     queryset = Person.objects.none()  # for the schema only; requests go through get_queryset
     http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_class = PersonFilter  # erased people leave the list (see people/filters.py)
 
     def get_permissions(self) -> list:
         return [CanErasePeople()] if self.action == "erase" else [CanUsePeople()]
@@ -179,18 +179,7 @@ class PersonViewSet(
     def duplicates(self, request: Request) -> Response:
         body = DuplicateQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        found = people_duplicates(user=request.user, criteria=body.validated_data)
-        record_event(
-            action=Action.DUPLICATE_CHECK,
-            instance=None,
-            model=Person,
-            actor=request.user,
-            data={
-                "criteria": sorted(body.validated_data),  # which kinds, never the values
-                "matches": len(found.matches),
-                "outside_scope": found.outside_scope,
-            },
-        )
+        found = services.person_duplicate_check(user=request.user, criteria=body.validated_data)
         matches = self.get_serializer(
             found.matches, many=True, context={"matched_on": found.matched_on}
         )

@@ -1,4 +1,5 @@
-"""Writes on people: record, correct, erase. Each is one transaction with its audit entries."""
+"""Writes on people: record, correct, erase, and the audited duplicate check. Each is one
+transaction with its audit entries."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from accounts.models import User
 from audit.events import record_event
 from audit.models import Action
 from common.exceptions import InvariantViolation
+from encryption.lookups import lookup_key_current
 from encryption.services import data_key_destroy, data_key_issue
+from people.lookups import lookup_digests
 from people.models import PERSONAL_FIELDS, Person
+from people.selectors import DuplicateCheck, people_duplicates
 
 ERASED_MESSAGE = "This person was erased; their record cannot be changed."
 
@@ -63,3 +67,26 @@ def person_erase(*, person: Person, actor: User) -> Person:
     data_key_destroy(data_key=person.data_key)
     record_event(action=Action.ERASED, instance=person, actor=actor)
     return person
+
+
+@transaction.atomic
+def person_duplicate_check(*, user: User, criteria: dict[str, str]) -> DuplicateCheck:
+    """The people matching `criteria` (see `people_duplicates`), and its `duplicate_check`
+    audit entry: who, which kinds of criteria, how many matches, and per criterion a keyed
+    digest of the normalised value under today's look-up key, never the value itself."""
+    found = people_duplicates(user=user, criteria=criteria)
+    key = lookup_key_current()
+    record_event(
+        action=Action.DUPLICATE_CHECK,
+        instance=None,
+        model=Person,
+        actor=user,
+        data={
+            "criteria": sorted(criteria),
+            "matches": len(found.matches),
+            "outside_scope": found.outside_scope,
+            "lookup_key": key.period.isoformat(),
+            "digests": lookup_digests(criteria, key),
+        },
+    )
+    return found

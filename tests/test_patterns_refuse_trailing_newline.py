@@ -8,8 +8,8 @@ import re
 import pytest
 
 from accounts.authentication import _TOKEN_SHAPE
-from cases.api import REFERENCE_PATTERN
-from common.middleware import _SAFE_REQUEST_ID
+from cases.models import REFERENCE_PATTERN
+from common.middleware import CLIENT_REQUEST_ID
 from common.money import parse_amount, parse_rate
 from common.serializers import _FIELD_NAME
 from encryption.keyring import KEK_ID_PATTERN
@@ -17,7 +17,7 @@ from encryption.keyring import KEK_ID_PATTERN
 VALID = [
     (REFERENCE_PATTERN, "EV-7K3Q9P"),
     (_FIELD_NAME, "full_name"),
-    (_SAFE_REQUEST_ID, "req-12345678"),
+    (CLIENT_REQUEST_ID, "req-12345678"),
     (KEK_ID_PATTERN, "2026-12"),
 ]
 

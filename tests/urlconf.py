@@ -31,3 +31,16 @@ def url_paths(resolver: URLResolver | None = None, prefix: str = "/") -> Iterato
             yield from url_paths(entry, prefix + part)
         elif isinstance(entry, URLPattern):
             yield str(entry.pattern), prefix + part
+
+
+def list_endpoints(resolver: URLResolver | None = None, prefix: str = "/") -> Iterator[tuple]:
+    """Yield (concrete path, view class) for every list: every route whose GET is a viewset's
+    `list` action, wherever it is registered."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        part = _concrete(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from list_endpoints(entry, prefix + part)
+        elif isinstance(entry, URLPattern):
+            actions = getattr(entry.callback, "actions", None) or {}
+            if actions.get("get") == "list":
+                yield prefix + part, entry.callback.cls

@@ -70,8 +70,8 @@ def test_the_app_role_can_read_and_append(app_role):
         cursor.execute("UPDATE audit_chainhead SET sequence = sequence WHERE id = 1")
         cursor.execute(
             "INSERT INTO audit_logentry (sequence, prev_hash, entry_hash, content_type_id, "
-            "object_pk, object_repr, action, changes_text, timestamp) "
-            "SELECT max(sequence) + 1, '', '', min(content_type_id), '', '', 3, '', now() "
+            "object_pk, object_repr, action, changes_text, timestamp, chain_version) "
+            "SELECT max(sequence) + 1, '', '', min(content_type_id), '', '', 3, '', now(), 2 "
             "FROM audit_logentry"
         )
     app_role.rollback()

@@ -66,7 +66,21 @@ def test_entries_filter_by_actor_action_object_and_time(make_staff, client_for):
 
 
 @pytest.mark.parametrize(
-    "query", [{"action": "explode"}, {"since": "yesterday"}, {"until": "2026-13-45"}]
+    "query",
+    [
+        {"action": "explode"},
+        {"since": "yesterday"},
+        {"until": "2026-13-45"},
+        {"object_type": "cases"},  # not app_label.model: it used to list nothing, silently
+        {"since": "0001-01-01T00:00:00+23:59"},  # it used to leave the calendar: a 500
+        {"since": "2026-11-24T09:00:00"},  # no zone
+        {"object_id": "' OR 1=1"},
+        {"actor": "Not A Username!"},
+        {"page_size": "lots"},
+        {"page_size": "0"},
+        {"page_size": "201"},
+        {"statu": "closed"},
+    ],
 )
 def test_bad_filters_are_refused_with_400(make_staff, client_for, query):
     response = client_for(make_staff("auditor")).get("/api/v1/audit/entries/", query)
@@ -76,10 +90,24 @@ def test_bad_filters_are_refused_with_400(make_staff, client_for, query):
     assert set(response.json()["fields"]) == set(query)
 
 
-def test_a_nonsense_page_size_falls_back_to_the_default(make_staff, client_for):
-    response = client_for(make_staff("auditor")).get("/api/v1/audit/entries/?page_size=lots")
+@pytest.mark.parametrize("cursor", ["cD14", "cD0xZTk5", "!!!", "cj0xJnA9eA"])
+def test_a_forged_cursor_is_a_404_not_a_500(make_staff, client_for, cursor):
+    response = client_for(make_staff("auditor")).get("/api/v1/audit/entries/", {"cursor": cursor})
 
-    assert response.status_code == 200
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_well_formed_filter_that_matches_nothing_is_an_empty_list(make_staff, client_for):
+    client = client_for(make_staff("auditor"))
+
+    for query in (
+        {"actor": "nobody-by-this-name"},
+        {"object_id": "00000000-0000-0000-0000-000000000000"},
+        {"object_type": "funds.approval"},
+    ):
+        response = client.get("/api/v1/audit/entries/", query)
+        assert (response.status_code, response.json()["results"]) == (200, []), query
 
 
 def test_an_auditor_reads_one_entry(make_staff, client_for):
@@ -121,4 +149,7 @@ def test_an_auditor_lists_checkpoints(make_staff, client_for):
         "signed_at",
         "key_id",
         "signature",
+        "document",
     }
+    assert body["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert body["key_id"] == body["results"][0]["key_id"]

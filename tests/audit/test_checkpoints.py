@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from audit.chain import CHAINED_FIELDS, entry_hash_of
+from audit.chain import CHAINED_FIELDS, chained_fields, entry_hash_of
 from audit.models import Checkpoint, LogEntry
 from audit.signing import SignedCheckpoint
 from audit.verify import verify_chain
@@ -57,9 +57,9 @@ def rewrite_history_consistently(from_sequence: int) -> None:
         )
         prev = LogEntry.objects.get(sequence=from_sequence - 1).entry_hash
         rows = LogEntry.objects.filter(sequence__gte=from_sequence).order_by("sequence")
-        for values in rows.values_list(*CHAINED_FIELDS):
+        for version, *values in rows.values_list("chain_version", *CHAINED_FIELDS):
             sequence = values[0]
-            new_hash = entry_hash_of(prev, values)
+            new_hash = entry_hash_of(prev, values[: len(chained_fields(version))])
             cursor.execute(
                 "UPDATE audit_logentry SET prev_hash = %s, entry_hash = %s WHERE sequence = %s",
                 [prev, new_hash, sequence],

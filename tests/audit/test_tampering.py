@@ -101,8 +101,8 @@ def test_a_forged_entry_with_a_wrong_hash_is_named(chain, verify):
     with owner_without_triggers() as cursor:
         cursor.execute(
             "INSERT INTO audit_logentry (sequence, prev_hash, entry_hash, content_type_id, "
-            "object_pk, object_repr, action, changes_text, timestamp) "
-            "VALUES (%s, %s, %s, %s, 'x', 'forged', 1, '', %s)",
+            "object_pk, object_repr, action, changes_text, timestamp, chain_version) "
+            "VALUES (%s, %s, %s, %s, 'x', 'forged', 1, '', %s, 2)",
             [forged, last.entry_hash, "f" * 64, last.content_type_id, last.timestamp],
         )
         cursor.execute(
@@ -210,8 +210,8 @@ def test_a_forged_entry_far_ahead_is_named_quickly(chain):
     with owner_without_triggers() as cursor:
         cursor.execute(
             "INSERT INTO audit_logentry (sequence, prev_hash, entry_hash, content_type_id, "
-            "object_pk, object_repr, action, changes_text, timestamp) "
-            "SELECT %s, entry_hash, entry_hash, content_type_id, '', '', 1, '', timestamp "
+            "object_pk, object_repr, action, changes_text, timestamp, chain_version) "
+            "SELECT %s, entry_hash, entry_hash, content_type_id, '', '', 1, '', timestamp, 2 "
             "FROM audit_logentry WHERE sequence = %s",
             [far, chain[-1]],
         )

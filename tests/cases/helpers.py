@@ -88,3 +88,10 @@ def access_entries_since(sequence: int) -> list[LogEntry]:
 def error_fields(response: Any) -> dict[str, Any]:
     """The field errors of a 400 answer (`{"status", "code", "message", "fields"}`)."""
     return response.json().get("fields", {})
+
+
+def hand_over(lead: APIClient, case_id: object, successor: str) -> None:
+    """Take a case off its caseworkers by assigning it to `successor` alone (a case that is not
+    over always keeps a caseworker: `assign/` with nobody is refused)."""
+    response = lead.post(case_url(case_id, "assign/"), {"caseworkers": [successor]})
+    assert response.status_code == 200, response.json()

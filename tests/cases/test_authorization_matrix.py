@@ -38,7 +38,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import token_issue
 from cases.models import Case, CaseMember
-from cases.services import case_create, case_transition, need_create, note_create
+from cases.services import Member, case_create, case_transition, need_create, note_create
 from people.models import Person
 from people.services import person_create
 from tests.matrix import (
@@ -101,6 +101,17 @@ def steering(ok: int) -> Expect:
     )
 
 
+def for_coordinators(status: int, caseworkers: int = 403) -> Expect:
+    """A path only coordinators may use, naming no record (`staff/directory/`)."""
+    return _refused_roles(
+        {
+            CW_ASSIGNED: _everywhere(caseworkers),
+            CW_UNASSIGNED: _everywhere(caseworkers),
+            COORDINATOR: _everywhere(status),
+        }
+    )
+
+
 def for_case_staff(status: int) -> Expect:
     """The same answer for every caseworker and coordinator, whatever the id: lists, creates,
     OPTIONS (which describes the endpoint, never a record) and the methods a path does not have
@@ -119,6 +130,7 @@ class Objects:
     person: str
     need: str
     note: str
+    member: str  # on the household beside the primary person
     person_name: str = ""
     markers: tuple[str, ...] = ()  # what only those who may see this case may ever read
 
@@ -136,6 +148,7 @@ class World:
             "person": chosen.person,
             "need": chosen.need,
             "note": chosen.note,
+            "member": chosen.member,
         }
 
     def unreadable_by(self, actor: str) -> tuple[str, ...]:
@@ -149,14 +162,16 @@ class World:
 
 
 def _case_with_items(caseworker: User, tag: str) -> Objects:
-    """A case opened by `caseworker` (so assigned to them), with a person, a need, a note and a
-    timeline entry, every secret carrying one random marker."""
+    """A case opened by `caseworker` (so assigned to them), with a person, a household member, a
+    need, a note and a timeline entry, every secret carrying one random marker."""
     secret = f"{tag}-{secrets.token_hex(8)}"
     name = f"Person {secret}"
     person = person_create(created_by=caseworker, full_name=name, notes=f"notes {secret}")
+    member = person_create(created_by=caseworker, full_name=f"Partner {secret}")
     case = case_create(
         created_by=caseworker,
         primary_person=person,
+        members=[Member(person=member, relationship="partner")],
         risk_level="high",
         summary=f"summary {secret}",
         location=f"location {secret}",
@@ -168,12 +183,13 @@ def _case_with_items(caseworker: User, tag: str) -> Objects:
     note = note_create(case=case, author=caseworker, body=f"note {secret}")
     case_transition(case=case, actor=caseworker, to="verification", reason=f"reason {secret}")
     entry = case.timeline.get()
-    ids = [str(x) for x in (case.pk, person.pk, need.pk, note.pk, entry.pk)]
+    ids = [str(x) for x in (case.pk, person.pk, need.pk, note.pk, member.pk, entry.pk)]
     return Objects(
         case=ids[0],
         person=ids[1],
         need=ids[2],
         note=ids[3],
+        member=ids[4],
         person_name=name,
         markers=(secret, case.reference, *ids),
     )
@@ -191,7 +207,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
             ADMIN: _staff(Role.ADMIN),
         }
         bystander = _staff(Role.CASEWORKER)
-        missing = Objects(*(str(uuid.uuid4()) for _ in range(4)))
+        missing = Objects(*(str(uuid.uuid4()) for _ in range(5)))
         yield World(
             users=users,
             bystander=bystander,
@@ -224,6 +240,12 @@ def new_case(world: World, actor: str, kind: str) -> dict[str, Any]:
     return {"primary_person": str(person.pk), "risk_level": "medium"}
 
 
+def new_member(world: World, actor: str, kind: str) -> dict[str, Any]:
+    recorder = world.users.get(actor, world.users[COORDINATOR])
+    person = person_create(created_by=recorder, full_name="Newly Recorded Sibling")
+    return {"person": str(person.pk), "relationship": "sibling", "reason": "joined"}
+
+
 def own_person_name(world: World, actor: str, kind: str) -> dict[str, Any]:
     return {"full_name": world.objects[OWN].person_name}
 
@@ -237,7 +259,7 @@ def assigned_caseworker(world: World, actor: str, kind: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Row:
-    template: str  # under /api/v1/; placeholders {case}, {need}, {note}, {person}
+    template: str  # under /api/v1/; placeholders {case}, {need}, {note}, {person}, {member}
     method: str
     expect: Expect
     body: Body = no_body
@@ -262,6 +284,7 @@ NEED = "cases/{case}/needs/{need}/"
 NOTES = "cases/{case}/notes/"
 NOTE = "cases/{case}/notes/{note}/"
 PERSON = "people/{person}/"
+MEMBER_REMOVE = "cases/{case}/members/{member}/remove/"
 
 TABLE: list[Row] = [
     # cases/
@@ -288,6 +311,25 @@ TABLE: list[Row] = [
     Row(f"{CASE}erase/", "POST", steering(200)),
     Row(f"{CASE}erase/", "OPTIONS", for_case_staff(200)),
     *not_allowed(f"{CASE}erase/", "GET", "HEAD", "PUT", "PATCH", "DELETE"),
+    # the household, one person at a time
+    Row(f"{CASE}members/", "POST", scoped(201), new_member),
+    Row(f"{CASE}members/", "OPTIONS", for_case_staff(200)),
+    *not_allowed(f"{CASE}members/", "GET", "HEAD", "PUT", "PATCH", "DELETE"),
+    Row(MEMBER_REMOVE, "POST", scoped(200), fixed({"reason": "went back"})),
+    Row(MEMBER_REMOVE, "OPTIONS", for_case_staff(200)),
+    *not_allowed(MEMBER_REMOVE, "GET", "HEAD", "PUT", "PATCH", "DELETE"),
+    # the queues: the needs across cases; whom to assign
+    Row("needs/", "GET", for_case_staff(200)),
+    Row("needs/", "HEAD", for_case_staff(200)),
+    Row("needs/", "OPTIONS", for_case_staff(200)),
+    *not_allowed("needs/", "POST", "PUT", "PATCH", "DELETE"),
+    Row("staff/directory/", "GET", for_coordinators(200)),
+    Row("staff/directory/", "HEAD", for_coordinators(200)),
+    Row("staff/directory/", "OPTIONS", for_coordinators(200)),
+    *(
+        Row("staff/directory/", method, for_coordinators(405), fixed({}))
+        for method in ("POST", "PUT", "PATCH", "DELETE")
+    ),
     # needs
     Row(NEEDS, "GET", scoped(200)),
     Row(NEEDS, "HEAD", scoped(200)),
@@ -423,12 +465,20 @@ def test_an_item_of_another_case_is_not_reached_through_ones_own_case(world, tem
 
 
 PERSON_REFERENCES = {
-    "primary person of a new case": ("POST", "cases/", lambda p: {"primary_person": p}),
-    "primary person of one's case": ("PATCH", CASE, lambda p: {"primary_person": p}),
-    "member of one's case": (
+    "primary person of a new case": (
+        "POST",
+        "cases/",
+        lambda p: {"risk_level": "low", "primary_person": p},
+    ),
+    "primary person of one's case": (
         "PATCH",
         CASE,
-        lambda p: {"members": [{"person": p, "relationship": "partner"}]},
+        lambda p: {"risk_level": "low", "primary_person": p},
+    ),
+    "member of one's case": (
+        "POST",
+        f"{CASE}members/",
+        lambda p: {"person": p, "relationship": "partner"},
     ),
 }
 
@@ -440,17 +490,17 @@ def test_a_person_out_of_scope_named_in_a_body_reads_as_unknown(world, reference
     client = client_as(world, CW_ASSIGNED)
     path = path_for(template, world.ids(OWN))
 
-    hidden = send(client, method, path, {"risk_level": "low", **body(world.objects[OTHER].person)})
-    missing = send(
-        client, method, path, {"risk_level": "low", **body(world.objects[MISSING].person)}
-    )
+    hidden = send(client, method, path, body(world.objects[OTHER].person))
+    missing = send(client, method, path, body(world.objects[MISSING].person))
 
     assert hidden.status_code == missing.status_code == 400
     assert _with_ids_masked(hidden.content, world.ids(OTHER)) == _with_ids_masked(
         missing.content, world.ids(MISSING)
     )
     assert list(CaseMember.objects.filter(person_id=world.objects[OTHER].person)) == [
-        CaseMember.objects.get(case_id=world.objects[OTHER].case)
+        CaseMember.objects.get(
+            case_id=world.objects[OTHER].case, person_id=world.objects[OTHER].person
+        )
     ]
 
 
@@ -462,25 +512,36 @@ def test_a_person_out_of_scope_named_in_a_body_reads_as_unknown(world, reference
     ("actor", "visible"),
     [(CW_ASSIGNED, {OWN}), (CW_UNASSIGNED, set()), (COORDINATOR, {OWN, OTHER})],
 )
-@pytest.mark.parametrize(("template", "field"), [("cases/", "case"), ("people/", "person")])
-def test_a_list_holds_exactly_the_callers_records(world, actor, visible, template, field):
+@pytest.mark.parametrize(
+    ("template", "fields", "key"),
+    [
+        ("cases/", ("case",), "id"),
+        ("people/", ("person", "member"), "id"),
+        ("needs/", ("need",), "id"),
+        ("needs/", ("case",), "case"),
+    ],
+)
+def test_a_list_holds_exactly_the_callers_records(world, actor, visible, template, fields, key):
     listed = send(client_as(world, actor), "GET", API + template).json()["results"]
 
-    expected = {getattr(world.objects[kind], field) for kind in visible}
-    assert {item["id"] for item in listed} == expected
+    expected = {getattr(world.objects[kind], field) for kind in visible for field in fields}
+    assert {item[key] for item in listed} == expected
 
 
 # --- The table covers the URL conf ----------------------------------------------------------------
 
 
 def _concrete(template: str) -> str:
-    return API + template.format(case=SAMPLE_ID, need=SAMPLE_ID, note=SAMPLE_ID, person=SAMPLE_ID)
+    return API + template.format(
+        case=SAMPLE_ID, need=SAMPLE_ID, note=SAMPLE_ID, person=SAMPLE_ID, member=SAMPLE_ID
+    )
 
 
 def test_the_table_covers_every_case_and_people_url_and_method():
     covered = {(_concrete(row.template), row.method) for row in TABLE}
 
-    routed, missing, stale = table_gaps((f"{API}cases/", f"{API}people/"), covered)
+    prefixes = (f"{API}cases/", f"{API}people/", f"{API}needs/", f"{API}staff/directory/")
+    routed, missing, stale = table_gaps(prefixes, covered)
     assert routed, "the URL enumeration found no case or people endpoint"
     assert not missing, f"paths and methods the table does not cover: {missing}"
     assert not stale, f"rows for paths the URL conf does not have: {stale}"
@@ -502,5 +563,6 @@ def test_the_objects_are_untouched_after_the_tests_that_changed_them(world):
         assert (case.status, case.risk_level, case.erased) == ("verification", "high", False)
         assert {a.user_id for a in case.assignments.all()} == {caseworker.pk}
         assert case.needs.get().urgency == "medium"
+        assert case.memberships.current().count() == 2
         assert (case.needs.count(), case.notes.count(), case.timeline.count()) == (1, 1, 1)
         assert not Person.objects.get(pk=chosen.person).erased

@@ -88,13 +88,14 @@ def test_opening_and_correcting_a_case_log_what_the_answer_reveals(client):
     assert described(access_entries_since(mark)) == [("case", case["id"], sorted(CASE_SECRETS))] * 2
 
 
-def test_the_answers_to_transition_and_assign_log_the_case(client, lead, coordinator):
+def test_the_answers_to_transition_and_assign_log_the_case(client, lead, coordinator, make_staff):
     case = open_case(client)
     url = case_url(case["id"])
+    relief = make_staff(Role.CASEWORKER).user.username
     mark = last_sequence()
 
     client.post(f"{url}transition/", {"to": "verification", "reason": "seen"})
-    lead.post(f"{url}assign/", {"caseworkers": []})
+    lead.post(f"{url}assign/", {"caseworkers": [relief]})
 
     entries = access_entries_since(mark)
     assert described(entries) == [("case", case["id"], sorted(CASE_SECRETS))] * 2
@@ -223,6 +224,7 @@ SECRETS = [
     "Bus instead of the train",
     "She called from the cellar at noon",
     "Passport pages photographed",
+    "He went back to his family's village",
 ]
 
 
@@ -246,7 +248,8 @@ def test_every_case_model_change_is_logged_with_its_actor_and_without_secret_val
         safe_contact=SECRETS[2],
     )
     url = case_url(case["id"])
-    client.patch(url, {"summary": SECRETS[3], "risk_level": "critical", "members": []})
+    client.patch(url, {"summary": SECRETS[3], "risk_level": "critical"})
+    client.post(f"{url}members/{member}/remove/", {"reason": SECRETS[8]})
     need = client.post(f"{url}needs/", {"category": "travel", "description": SECRETS[4]}).json()
     client.patch(f"{url}needs/{need['id']}/", {"description": SECRETS[5], "status": "met"})
     client.post(f"{url}notes/", {"body": SECRETS[6]})
@@ -264,13 +267,14 @@ def test_every_case_model_change_is_logged_with_its_actor_and_without_secret_val
     assert sorted(actions[CaseAssignment]) == [create, create, delete]  # handed over
     assert actions[Need] == [create, update]
     assert actions[Note] == [create]
-    assert actions[TimelineEntry] == [create, create]  # the risk change, then the move
+    # The risk change, the partner taken off, the move, and the hand-over (one in, one out).
+    assert actions[TimelineEntry] == [create] * 5
 
     changes = [e for e in LogEntry.objects.exclude(action=Action.ACCESS) if e.changes]
     encrypted = {"summary", "location", "safe_contact", "protection_concerns"}
     encrypted |= {"description", "body", "reason"}
     redacted = [value for e in changes for name, value in e.changes.items() if name in encrypted]
-    assert len(redacted) >= 9
+    assert len(redacted) >= 10
     assert all(value == [REDACTED, REDACTED] for value in redacted)
     everything = "\n".join(
         f"{e.object_repr} {e.changes} {e.additional_data}" for e in LogEntry.objects.all()
@@ -284,11 +288,45 @@ def test_every_case_model_change_is_logged_with_its_actor_and_without_secret_val
     assert {e.actor_id for e in assignment_changes} == {coordinator.user.pk}
 
 
-def test_a_case_entry_names_the_case_by_id_not_by_anything_personal(client):
+def test_a_case_entry_names_the_case_by_reference_not_by_anything_personal(client):
     case = open_case(client)
 
     entry = entries_for(Case)[0]
 
     assert entry.object_pk == case["id"]
-    assert entry.object_repr == f"Case {case['id']}"
+    assert entry.object_repr == f"case {case['reference']}"
     assert entries_for(Person)  # the person recorded first has its own entries
+    assert entries_for(Person)[0].object_repr == f"Person {case['primary_person']}"
+
+
+def test_the_entries_of_a_cases_records_name_it_by_reference_too(client, lead, make_staff):
+    partner = record_person(client)
+    case = open_case(client, members=[(partner, "partner")])
+    url = case_url(case["id"])
+    client.post(f"{url}needs/", {"category": "food", "description": "bread"})
+    client.post(f"{url}notes/", {"body": "called"})
+    client.post(f"{url}members/{partner}/remove/", {"reason": "left"})
+    lead.post(f"{url}assign/", {"caseworkers": [make_staff(Role.CASEWORKER).user.username]})
+
+    for model in (CaseMember, CaseAssignment, Need, Note, TimelineEntry):
+        for entry in entries_for(model):
+            assert entry.object_repr.endswith(f"case {case['reference']}"), entry.object_repr
+
+
+def test_entries_hold_a_records_own_fields_not_the_relations_pointing_at_it(client, make_staff):
+    make_staff()  # a user: tokens, assignments and devices point at it
+    open_case(client)  # a case: needs, notes, members, assignments point at it
+
+    named = {
+        (entry.content_type.model, name)
+        for entry in LogEntry.objects.exclude(action=Action.ACCESS)
+        for name in (entry.changes or {})
+    }
+
+    noise = {("user", "auth_token_set"), ("user", "case_assignments")}
+    noise |= {("staticdevice", "token_set"), ("person", "memberships")}
+    noise |= {("case", name) for name in ("needs", "notes", "timeline", "assignments")}
+    noise |= {("case", "memberships"), ("case", "allocations")}
+    assert not named & noise
+    assert ("user", "username") in named  # the record's own fields are still there
+    assert ("user", "groups") in named  # and the many-to-many registered

@@ -11,12 +11,19 @@ from __future__ import annotations
 import pytest
 
 from audit.models import Action, LogEntry
-from cases.models import Case, CaseMember, Need, Note, TimelineEntry
+from cases.models import Case, CaseAssignment, CaseMember, Need, Note, TimelineEntry
 from encryption.exceptions import KeyDestroyed
 from encryption.models import DataKey
 from people.models import PERSONAL_FIELDS, Person
-from tests.cases.helpers import CASE_SECRETS, CASES_URL, case_url, open_case, record_person
-from tests.people.helpers import person_url
+from tests.cases.helpers import (
+    CASE_SECRETS,
+    CASES_URL,
+    case_url,
+    listed_cases,
+    open_case,
+    record_person,
+)
+from tests.people.helpers import PEOPLE_URL, person_url
 
 pytestmark = pytest.mark.django_db
 
@@ -240,10 +247,10 @@ def test_an_erased_cases_need_cannot_be_corrected(erased_case, lead):
     assert Need.objects.get(pk=need.pk).status == "open"
 
 
-def test_an_erased_case_reads_with_its_secrets_null(erased_case, client, lead):
+def test_an_erased_case_reads_with_its_secrets_null(erased_case, lead):
     url = case_url(erased_case["id"])
 
-    for reader in (client, lead):  # the caseworker is still assigned
+    for reader in (lead,):
         shown = reader.get(url).json()
         assert shown["erased"] is True
         assert {name: shown[name] for name in CASE_SECRETS} == dict.fromkeys(CASE_SECRETS)
@@ -258,5 +265,51 @@ def test_an_erased_case_reads_with_its_secrets_null(erased_case, client, lead):
             ("verification", None),
             ("intake", None),
         ]
-        listed = reader.get(CASES_URL, {"reference": erased_case["reference"]}).json()
+        listed = reader.get(
+            CASES_URL, {"reference": erased_case["reference"], "erased": "true"}
+        ).json()
         assert listed["results"][0]["primary_person_name"] is None
+
+
+def test_an_erased_case_ends_its_assignments_and_leaves_the_working_lists(
+    erased_case, client, lead
+):
+    url = case_url(erased_case["id"])
+
+    assert lead.get(url).json()["assigned_to"] == []
+    assert not CaseAssignment.objects.filter(case_id=erased_case["id"]).exists()
+    for suffix in ("", "needs/", "notes/", "timeline/"):
+        assert client.get(f"{url}{suffix}").status_code == 404
+    assert erased_case["id"] not in {row["id"] for row in listed_cases(client)}
+    assert erased_case["id"] not in {row["id"] for row in listed_cases(lead)}
+    assert erased_case["id"] not in {
+        row["id"] for row in listed_cases(lead, status=erased_case["status"])
+    }
+    assert erased_case["id"] in {row["id"] for row in listed_cases(lead, erased="true")}
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_only_coordinators_may_list_erased_records(client, value):
+    for url in (CASES_URL, PEOPLE_URL):
+        response = client.get(url, {"erased": value})
+
+        assert response.status_code == 400
+        assert "erased" in response.json()["fields"]
+
+
+def test_erased_people_leave_the_people_list_unless_a_coordinator_asks(erased_case, lead):
+    erased = {
+        str(pk)
+        for pk in Person.objects.filter(erased_at__isnull=False).values_list("pk", flat=True)
+    }
+    assert erased  # the case's people went with it
+
+    def listed(**params) -> set[str]:
+        return {
+            row["id"]
+            for row in lead.get(PEOPLE_URL, {**params, "page_size": 200}).json()["results"]
+        }
+
+    assert not listed() & erased
+    assert erased <= listed(erased="true")
+    assert listed(erased="false") == listed()

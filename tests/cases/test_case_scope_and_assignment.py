@@ -54,13 +54,16 @@ def test_assign_replaces_the_caseworkers_with_the_list_given(alice, bob, make_st
     assert assign(lead, case["id"], carol.user.username).json()["assigned_to"] == ["carol"]
 
 
-def test_assign_with_an_empty_list_leaves_the_case_unassigned(alice, client_for, lead):
+def test_assign_with_an_empty_list_is_refused_until_the_case_is_over(alice, client_for, lead):
     case = open_case(client_for(alice))
 
-    response = assign(lead, case["id"])
+    refused = assign(lead, case["id"])
+    lead.post(case_url(case["id"], "transition/"), {"to": "rejected", "reason": "not eligible"})
+    emptied = assign(lead, case["id"])
 
-    assert response.status_code == 200
-    assert response.json()["assigned_to"] == []
+    assert refused.status_code == 409
+    assert emptied.status_code == 200
+    assert emptied.json()["assigned_to"] == []
     assert assignees(case["id"]) == []
 
 

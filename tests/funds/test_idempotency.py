@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from funds.models import Allocation, Approval, Disbursement, FundingSource, IdempotencyRecord
-from tests.cases.helpers import case_url, open_case
+from tests.cases.helpers import hand_over, open_case
 from tests.conftest import Staff
 from tests.funds.helpers import (
     ALLOCATIONS_URL,
@@ -243,13 +243,13 @@ def test_a_refused_request_does_not_use_up_its_key(client, allocation_id):
 
 
 def test_a_replay_after_losing_the_case_reads_like_an_unknown_allocation(
-    client, lead, case_id, allocation_id
+    client, lead, case_id, allocation_id, make_staff
 ):
     # Given a request made with a key, and then the case taken off its caseworker
     body = a_request(allocation_id, payee=PAYEE)
     first = client.post(DISBURSEMENTS_URL, body, **keyed())
     assert first.status_code == 201
-    lead.post(case_url(case_id, "assign/"), {"caseworkers": []})
+    hand_over(lead, case_id, make_staff(Role.CASEWORKER).user.username)
 
     # When the caseworker replays it
     again = client.post(DISBURSEMENTS_URL, body, **keyed())
@@ -264,12 +264,12 @@ def test_a_replay_after_losing_the_case_reads_like_an_unknown_allocation(
 
 
 def test_a_replayed_cancellation_after_losing_the_case_answers_404(
-    client, lead, case_id, allocation_id
+    client, lead, case_id, allocation_id, make_staff
 ):
     item = request_money(client, allocation_id)
     url = disbursement_url(item["id"], "cancel/")
     assert client.post(url, {"reason": "not needed"}, **keyed()).status_code == 200
-    lead.post(case_url(case_id, "assign/"), {"caseworkers": []})
+    hand_over(lead, case_id, make_staff(Role.CASEWORKER).user.username)
 
     again = client.post(url, {"reason": "not needed"}, **keyed())
 

@@ -385,7 +385,7 @@ def _sealed_views(shown: dict[str, Any]) -> list[Any]:
     ]
 
 
-@pytest.mark.parametrize("reader", ["coordinator", "auditor", "caseworker"])
+@pytest.mark.parametrize("reader", ["coordinator", "auditor"])
 def test_after_erasure_the_sealed_values_read_as_null_and_the_amounts_stay(world, reader):
     client, money = world.clients[reader], world.erased
     since = last_sequence()
@@ -409,6 +409,17 @@ def test_after_erasure_the_sealed_values_read_as_null_and_the_amounts_stay(world
     assert not reads.filter(object_pk__in=erased_records).exists()
 
 
+def test_after_erasure_the_caseworker_no_longer_reaches_the_cases_money(world):
+    # The erasure ended the case's assignments: its money leaves the caseworker's scope.
+    client, money = world.clients["caseworker"], world.erased
+
+    listed = all_listed(client, DISBURSEMENTS_URL)
+    reads = [client.get(disbursement_url(item)).status_code for item in money.payees]
+
+    assert not set(money.payees) & set(listed)
+    assert reads == [404] * len(money.payees)
+
+
 def _state(money: Money) -> tuple:
     allocation = Allocation.objects.get(pk=money.allocation)
     return (
@@ -425,9 +436,10 @@ def test_after_erasure_no_new_money_moves_for_the_case(world):
     money, clients, staff = world.erased, world.clients, world.staff
     before = _state(money)
 
+    # The caseworker lost the case with its erasure, so their change reads as out of scope.
+    change = clients["caseworker"].patch(disbursement_url(money.open), {"amount": "90.00"})
     refused = {
-        "request": clients["caseworker"].post(DISBURSEMENTS_URL, a_request(money.allocation)),
-        "change": clients["caseworker"].patch(disbursement_url(money.open), {"amount": "90.00"}),
+        "request": clients["coordinator"].post(DISBURSEMENTS_URL, a_request(money.allocation)),
         "approve": approve(clients["coordinator"], money.open, staff["coordinator"].totp()),
         "pay": pay(clients["approver"], money.approved, staff["approver"].totp(), "WU-after"),
         "allocate": clients["coordinator"].post(
@@ -439,6 +451,7 @@ def test_after_erasure_no_new_money_moves_for_the_case(world):
     statuses = {name: response.status_code for name, response in refused.items()}
     assert statuses == dict.fromkeys(refused, 409)
     assert all("erased" in response.json()["message"] for response in refused.values())
+    assert change.status_code == 404
     assert _state(money) == before
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 import unicodedata
 
 import pytest
+from django.utils import timezone
 
 from accounts.roles import Role
 from audit.models import Action, LogEntry
@@ -144,12 +147,18 @@ def test_every_check_is_audited_without_the_values_looked_for(caseworker, client
 
     entry = LogEntry.objects.get(action=Action.DUPLICATE_CHECK)
     assert entry.actor == caseworker.user
-    assert entry.additional_data == {
+    data = dict(entry.additional_data)
+    digests = data.pop("digests")
+    assert data == {
         "criteria": ["full_name", "phone"],
         "matches": 1,
         "outside_scope": 0,
+        "lookup_key": timezone.now().astimezone(datetime.UTC).date().isoformat(),
     }
+    assert set(digests) == {"full_name", "phone"}  # keyed digests (tests/people/test_lookups.py)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in digests.values())
     assert "Nobody" not in str(entry.changes) + str(entry.additional_data) + entry.object_repr
+    assert "9280000000" not in str(entry.additional_data)
 
 
 def test_duplicate_checks_have_their_own_low_rate(caseworker, client_for, settings):

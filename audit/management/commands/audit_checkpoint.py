@@ -1,8 +1,12 @@
-"""`manage.py audit_checkpoint [--public-key]`: sign the chain's head and print it."""
+"""`manage.py audit_checkpoint [--out DIR] [--public-key]`: sign the chain's head, store and
+print it; with `--out`, also write every stored checkpoint into DIR, one file each, for an
+operator to copy off the server (the copies outside are what prove the log later)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,6 +14,7 @@ from django.db import transaction
 
 from audit.models import ChainHead, Checkpoint
 from audit.signing import load_public_key, public_key_pem, sign_head
+from audit.verify import stored_checkpoints
 
 
 class Command(BaseCommand):
@@ -22,8 +27,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key", action="store_true", help="print the verifying public key instead"
         )
+        parser.add_argument(
+            "--out",
+            type=Path,
+            metavar="DIR",
+            help="also write each stored checkpoint to DIR as checkpoint-<sequence>-<time>.json "
+            "(existing files are kept), to copy off the server",
+        )
 
-    def handle(self, *args, public_key: bool, **options) -> None:
+    def handle(self, *args, public_key: bool, out: Path | None, **options) -> None:
         try:
             if public_key:
                 self.stdout.write(public_key_pem(load_public_key()), ending="")
@@ -41,3 +53,28 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(signed.to_json())
+        if out is not None:
+            written = self.write_files(out)
+            self.stderr.write(f"Wrote {written} new checkpoint file(s) to {out}.")
+
+    def write_files(self, directory: Path) -> int:
+        """Each stored checkpoint as its own JSON document; a file already there is kept (it
+        may be the very copy someone relies on)."""
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"Cannot create {directory}: {exc.strerror}.") from None
+        written = 0
+        for checkpoint in stored_checkpoints():
+            stamp = checkpoint.signed_at.replace("-", "").replace(":", "").replace(".", "")
+            path = directory / f"checkpoint-{checkpoint.sequence:012d}-{stamp}.json"
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise CommandError(f"Cannot write {path}: {exc.strerror}.") from None
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(checkpoint.to_json() + "\n")
+            written += 1
+        return written

@@ -17,7 +17,9 @@ from audit.verify import verify_chain
 class Command(BaseCommand):
     help = (
         "Recompute the audit log's hash chain and name the first broken entry. With "
-        "--checkpoint, also prove the log still extends checkpoints kept elsewhere."
+        "--checkpoint, also prove the log still extends checkpoints kept elsewhere (without, "
+        "the checkpoints stored in the database are checked, which prove nothing against "
+        "someone who can write to it)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -74,6 +76,7 @@ class Command(BaseCommand):
                 f"{result.head_hash}, {result.checkpoints_checked} checkpoint(s) verified."
             )
         )
+        self.stdout.write(f"Verified against: {result.verified_against}. {result.note()}")
 
     def _read_checkpoint(self, path: Path) -> SignedCheckpoint:
         try:

@@ -1,5 +1,7 @@
 """`manage.py seed_demo_cases`: one fictional case for demo-caseworker, around the demo people,
-for `make run` (development only; run `seed_demo` and `seed_demo_people` first)."""
+and one intake demo-coordinator opened that nobody works on yet, so each queue holds something
+(`needs/?status=open&assigned_to=me`, `cases/?assigned_to=none`, `staff/directory/`), for
+`make run` (development only; run `seed_demo` and `seed_demo_people` first)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from accounts.models import User
 from cases.models import Case, NeedCategory, RiskLevel
 from cases.services import Member, case_create, need_create, note_create
 from people.models import Person
+from people.services import person_create
 
 
 class Command(BaseCommand):
@@ -41,3 +44,24 @@ class Command(BaseCommand):
         )
         note_create(case=case, author=caseworker, body="Fictional demo note.")
         self.stdout.write(f"Opened demo case {case.reference} for demo-caseworker.")
+        coordinator = User.objects.filter(username="demo-coordinator").first()
+        if coordinator is not None:
+            self.open_unassigned_intake(coordinator)
+
+    def open_unassigned_intake(self, coordinator: User) -> None:
+        """A case a coordinator opened from a helpline call: nobody is assigned to it yet."""
+        person = person_create(
+            created_by=coordinator,
+            full_name="Demo Person Three",
+            notes="Fictional demo record.",
+        )
+        case = case_create(
+            created_by=coordinator,
+            primary_person=person,
+            risk_level=RiskLevel.CRITICAL,
+            summary="Fictional demo intake, waiting for a caseworker.",
+        )
+        need_create(
+            case=case, created_by=coordinator, category=NeedCategory.HOUSING, description="Demo."
+        )
+        self.stdout.write(f"Opened demo intake {case.reference}, assigned to nobody yet.")
