@@ -152,7 +152,16 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": dj_database_url.parse(database_url)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# The project's own thin subclasses of Django's backends: they add a before-commit hook
+# (common/db/commit.py) and nothing else.
+_PROJECT_ENGINES = {
+    "django.db.backends.sqlite3": "common.db.backends.sqlite3",
+    "django.db.backends.postgresql": "common.db.backends.postgresql",
+}
+if DATABASES["default"]["ENGINE"] not in _PROJECT_ENGINES:
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL or SQLite database.")
+DATABASES["default"]["ENGINE"] = _PROJECT_ENGINES[DATABASES["default"]["ENGINE"]]
+if DATABASES["default"]["ENGINE"] == "common.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         # Writers queue instead of failing at once, and a transaction takes the write lock at

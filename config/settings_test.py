@@ -8,7 +8,7 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
 # Still Argon2, with cheaper parameters so the suite is not dominated by password hashing.
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the cross-process lockout tests open the test database from a second
     # process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-safe-passage.sqlite3")}
