@@ -154,7 +154,7 @@ def test_every_list_answers_a_plain_request_with_rows(world, path, view):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("path", "view"), LISTS, ids=_ids(LISTS))
-@pytest.mark.parametrize("unknown", ["statu", "awaiting", "ordering", "search", "limit"])
+@pytest.mark.parametrize("unknown", ["statu", "sort", "ordering", "search", "limit"])
 def test_an_unknown_parameter_is_a_400_that_names_it(world, path, view, unknown):
     assert_refused(get(world, path, {unknown: "x"}), unknown)
 
