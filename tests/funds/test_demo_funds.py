@@ -12,9 +12,9 @@ from funds.models import Allocation, Disbursement, FundingSource, ReferenceRate
 pytestmark = pytest.mark.django_db
 
 
-def test_make_run_records_one_demo_source_allocation_and_request_once(make_staff):
+def test_make_run_records_one_demo_source_allocation_and_two_requests_once(make_staff, client_for):
     make_staff(Role.CASEWORKER, username="demo-caseworker")
-    make_staff(Role.COORDINATOR, username="demo-coordinator")
+    coordinator = make_staff(Role.COORDINATOR, username="demo-coordinator")
     call_command("seed_demo_people")
     call_command("seed_demo_cases")
 
@@ -23,11 +23,18 @@ def test_make_run_records_one_demo_source_allocation_and_request_once(make_staff
 
     source = FundingSource.objects.get()
     allocation = Allocation.objects.get()
-    request = Disbursement.objects.select_related("allocation__case__data_key").get()
+    requests = Disbursement.objects.select_related("allocation__case__data_key")
+    waiting, approved = requests.get(status="requested"), requests.get(status="approved")
     assert source.allocated == allocation.amount
-    assert allocation.reserved == request.amount_in_source_currency
-    assert request.status == "requested"
-    assert request.payee == "Fictional demo payee"
+    assert allocation.reserved == (
+        waiting.amount_in_source_currency + approved.amount_in_source_currency
+    )
+    assert waiting.payee == "Fictional demo payee"
+    # Each of demo-coordinator's queues holds one of them.
+    lead = client_for(coordinator)
+    for awaiting, item in (("me", waiting), ("payment", approved)):
+        listed = lead.get("/api/v1/funds/disbursements/", {"awaiting": awaiting}).json()
+        assert [row["id"] for row in listed["results"]] == [str(item.pk)]
 
 
 def test_the_demo_rates_let_a_rouble_request_through_for_demo_coordinator_to_approve(

@@ -1,5 +1,5 @@
 """`manage.py seed_demo_funds`: a fictional donation, an allocation to the demo case, one
-request waiting for approval and reference rates dated today (so a request in roubles or dollars
+request waiting for approval, one approved and waiting to be paid, reference rates dated today (so a request in roubles or dollars
 can be tried), for `make run` (development only; run `seed_demo`, `seed_demo_people` and
 `seed_demo_cases` first)."""
 
@@ -16,7 +16,7 @@ from accounts.models import User
 from cases.models import Case
 from funds.ecb import EcbFigure
 from funds.models import FundingSource
-from funds.services.disbursements import Terms, disbursement_request
+from funds.services.disbursements import Terms, disbursement_approve, disbursement_request
 from funds.services.rates import ecb_rates_import
 from funds.services.sources import allocation_create, source_create
 
@@ -72,7 +72,21 @@ class Command(BaseCommand):
                 payee="Fictional demo payee",
             ),
         )
+        # A second request, approved already, so the payment queue holds something too (in the
+        # demo only: a real approval takes a fresh code in the API or on the page).
+        approved = disbursement_request(
+            allocation=allocation,
+            requested_by=caseworker,
+            terms=Terms(
+                amount=Decimal("60.00"),
+                currency="EUR",
+                purpose="Fictional demo: a week of food",
+                method="cash",
+                payee="Fictional demo shop",
+            ),
+        )
+        disbursement_approve(disbursement=approved, approver=coordinator)
         self.stdout.write(
-            f"Recorded the demo source, an allocation to {case.reference} and a request for "
-            "demo-coordinator to approve."
+            f"Recorded the demo source, an allocation to {case.reference}, a request for "
+            "demo-coordinator to approve and an approved one waiting to be paid."
         )
