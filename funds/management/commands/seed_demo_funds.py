@@ -1,7 +1,7 @@
 """`manage.py seed_demo_funds`: a fictional donation, an allocation to the demo case, one
-request waiting for approval, one approved and waiting to be paid, reference rates dated today (so a request in roubles or dollars
-can be tried), for `make run` (development only; run `seed_demo`, `seed_demo_people` and
-`seed_demo_cases` first)."""
+request waiting for approval, one approved and waiting to be paid, and reference rates dated
+today (so a request in roubles or dollars can be tried), for `make run` (development only; run
+`seed_demo`, `seed_demo_people` and `seed_demo_cases` first)."""
 
 from __future__ import annotations
 
