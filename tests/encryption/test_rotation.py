@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import stat
+import uuid
 from collections import Counter
 
 import pytest
@@ -204,10 +205,33 @@ def test_a_data_key_that_does_not_unwrap_stops_the_rotation(people, new_kek):
         override_settings(ENCRYPTION_KEKS=f"{new_kek},{settings.ENCRYPTION_KEKS}"),
         pytest.raises((EncryptionError, ImproperlyConfigured), match=str(broken.pk)),
     ):
-        data_keys_rotate(batch_size=len(NAMES))
+        data_keys_rotate(batch_size=KEYS)  # one batch holds every key: it all rolls back
 
     assert table_rows(DataKey) == before
     assert rewrap_entries() == []
+
+
+def test_batches_before_a_broken_key_stay_rewrapped_and_the_rest_is_untouched(people, new_kek):
+    """Batches are committed one by one (a run that dies loses only its current batch): with one
+    key per batch, the keys ordered before the broken one are rewrapped and open with the new KEK
+    alone; the broken key and every key after it keep their old wrapping."""
+    broken = DataKey.objects.get(pk=people[2].data_key_id)
+    DataKey.objects.filter(pk=broken.pk).update(wrapped=bytes(broken.wrapped)[:-1] + b"\x00")
+    before = {uuid.UUID(str(row[0])): row for row in table_rows(DataKey)}
+    ordered = sorted(before)  # the rotation's order: by id
+
+    with (
+        override_settings(ENCRYPTION_KEKS=f"{new_kek},{settings.ENCRYPTION_KEKS}"),
+        pytest.raises((EncryptionError, ImproperlyConfigured), match=str(broken.pk)),
+    ):
+        data_keys_rotate(batch_size=1)
+
+    after = {uuid.UUID(str(row[0])): row for row in table_rows(DataKey)}
+    position = ordered.index(broken.pk)
+    assert [after[pk] for pk in ordered[position:]] == [before[pk] for pk in ordered[position:]]
+    rewrapped = ordered[:position]
+    assert {pk: after[pk][3] for pk in rewrapped} == {pk: "new" for pk in rewrapped}
+    assert sum(entry["count"] for entry in rewrap_entries()) == len(rewrapped)
 
 
 # -- rotate_keys --new-kek, with the KEKs in a file ---------------------------------------------
