@@ -8,7 +8,10 @@ force (`accounts.services.changes`): the answer is then `202` with the pending c
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -125,6 +128,54 @@ class StaffChangeRejectSerializer(AdminStepUpSerializer):
     reason = TextField(max_length=2000, allow_blank=True, required=False, default="")
 
 
+class UnlockSerializer(AdminStepUpSerializer):
+    addresses = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Also forget every failure from the addresses that tried this account, so others "
+            "behind the same address (an office, a Tor exit) are not held up either."
+        ),
+    )
+
+
+class UnlockedSerializer(serializers.Serializer):
+    staff = StaffSerializer()
+    failures_cleared = serializers.IntegerField(
+        help_text="Failures forgotten: against the account (new devices) and its device tokens."
+    )
+    address_failures_cleared = serializers.IntegerField(
+        help_text="Other failures forgotten from the addresses that tried it (`addresses`)."
+    )
+    second_factor_throttle_reset = serializers.BooleanField()
+    address_unlocked = serializers.BooleanField(
+        help_text=(
+            "True when no address that tried this account is still slowed down (always true "
+            "when LOGIN_LIMIT_BY_ADDRESS is off)."
+        )
+    )
+    addresses_still_slowed = serializers.IntegerField()
+    note = serializers.CharField()
+
+
+def unlock_note(outcome: services.Unlocked) -> str:
+    """What an unlock's answer (and the web page) tells the admin, in whole sentences."""
+    if outcome.address_unlocked:
+        return _("The account is unlocked. No address that tried it is slowed down now.")
+    return ngettext(
+        "The account is unlocked, but %(count)s address that tried it is still slowed down by "
+        "failures for other names. Unlock again with the addresses included, or wait up to "
+        "%(minutes)s minutes.",
+        "The account is unlocked, but %(count)s addresses that tried it are still slowed down "
+        "by failures for other names. Unlock again with the addresses included, or wait up to "
+        "%(minutes)s minutes.",
+        outcome.addresses_still_slowed,
+    ) % {
+        "count": outcome.addresses_still_slowed,
+        "minutes": int(settings.LOGIN_COOLOFF.total_seconds() // 60),
+    }
+
+
 class AdminWriteMixin:
     """Validate the body, then the admin's fresh code, before anything is written."""
 
@@ -144,7 +195,7 @@ class StaffViewSet(
     viewsets.GenericViewSet,
 ):
     """Admins manage staff: create, set roles, deactivate, reactivate, reset a second factor,
-    revoke every token."""
+    revoke every token, unlock an account the login lockout holds."""
 
     serializer_class = StaffSerializer
     permission_classes = [IsAuthenticated, IsAdmin]
@@ -216,6 +267,28 @@ class StaffViewSet(
         self.step_up(request, data)
         return Response(
             {"revoked": services.tokens_revoke_all(user=user, reason="revoked by admin")}
+        )
+
+    @extend_schema(request=UnlockSerializer, responses=UnlockedSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, pk: str) -> Response:
+        """Clear the login lockout that holds this account out (at once, audited)."""
+        data = self.checked_body(UnlockSerializer, request)
+        user = self.get_object()
+        self.step_up(request, data)
+        outcome = services.account_unlock(user=user, addresses=data["addresses"])
+        return Response(
+            UnlockedSerializer(
+                {
+                    "staff": outcome.staff,
+                    "failures_cleared": outcome.failures_cleared,
+                    "address_failures_cleared": outcome.address_failures_cleared,
+                    "second_factor_throttle_reset": outcome.second_factor_throttle_reset,
+                    "address_unlocked": outcome.address_unlocked,
+                    "addresses_still_slowed": outcome.addresses_still_slowed,
+                    "note": unlock_note(outcome),
+                }
+            ).data
         )
 
 
