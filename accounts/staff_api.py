@@ -8,10 +8,7 @@ force (`accounts.services.changes`): the answer is then `202` with the pending c
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -158,24 +155,6 @@ class UnlockedSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-def unlock_note(outcome: services.Unlocked) -> str:
-    """What an unlock's answer (and the web page) tells the admin, in whole sentences."""
-    if outcome.address_unlocked:
-        return _("The account is unlocked. No address that tried it is slowed down now.")
-    return ngettext(
-        "The account is unlocked, but %(count)s address that tried it is still slowed down by "
-        "failures for other names. Unlock again with the addresses included, or wait up to "
-        "%(minutes)s minutes.",
-        "The account is unlocked, but %(count)s addresses that tried it are still slowed down "
-        "by failures for other names. Unlock again with the addresses included, or wait up to "
-        "%(minutes)s minutes.",
-        outcome.addresses_still_slowed,
-    ) % {
-        "count": outcome.addresses_still_slowed,
-        "minutes": int(settings.LOGIN_COOLOFF.total_seconds() // 60),
-    }
-
-
 class AdminWriteMixin:
     """Validate the body, then the admin's fresh code, before anything is written."""
 
@@ -286,7 +265,7 @@ class StaffViewSet(
                     "second_factor_throttle_reset": outcome.second_factor_throttle_reset,
                     "address_unlocked": outcome.address_unlocked,
                     "addresses_still_slowed": outcome.addresses_still_slowed,
-                    "note": unlock_note(outcome),
+                    "note": services.unlock_note(outcome),
                 }
             ).data
         )

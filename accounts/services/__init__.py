@@ -35,7 +35,7 @@ from accounts.services.tokens import (
     token_touch,
     tokens_revoke_all,
 )
-from accounts.services.unlock import Unlocked, account_unlock
+from accounts.services.unlock import Unlocked, account_unlock, unlock_note
 
 __all__ = [
     "IssuedEnrolmentCode",
@@ -68,4 +68,5 @@ __all__ = [
     "token_revoke",
     "token_touch",
     "tokens_revoke_all",
+    "unlock_note",
 ]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import lockout
 from accounts.models import BackupCodeDevice, SealedTOTPDevice, User
@@ -74,3 +76,21 @@ def account_unlock(*, user: User, addresses: bool = False) -> Unlocked:
         },
     )
     return outcome
+
+
+def unlock_note(outcome: Unlocked) -> str:
+    """What an unlock's answer (and the web page) tells the admin, in whole sentences."""
+    if outcome.address_unlocked:
+        return _("The account is unlocked. No address that tried it is slowed down now.")
+    return ngettext(
+        "The account is unlocked, but %(count)s address that tried it is still slowed down by "
+        "failures for other names, for at most %(minutes)s more minutes. From a device that "
+        "signed in before, or from another address, the account works now.",
+        "The account is unlocked, but %(count)s addresses that tried it are still slowed down "
+        "by failures for other names, for at most %(minutes)s more minutes. From a device that "
+        "signed in before, or from another address, the account works now.",
+        outcome.addresses_still_slowed,
+    ) % {
+        "count": outcome.addresses_still_slowed,
+        "minutes": int(settings.LOGIN_COOLOFF.total_seconds() // 60),
+    }
