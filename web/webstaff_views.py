@@ -314,6 +314,7 @@ def _member_page(
         "notice": notice,
         "problem": problem,
         "enrolment": enrolment,
+        "enrolled": user,
         "is_self": user.pk == request.user.pk,
     }
     return render(request, "web/webstaff/staff_member.html", context, status=status)
