@@ -373,3 +373,22 @@ def test_a_wrong_enrolment_is_refused_and_counted_by_the_lockout(make_staff):
     assert responses[-1].status_code == 429
     assert "Too many failed attempts." in text_of(responses[-1])
     assert LoginFailure.objects.count() == settings.LOGIN_FAILURE_LIMIT
+
+
+def test_the_staff_list_costs_the_same_queries_at_any_size(make_staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = make_staff(Role.ADMIN)
+    page = signed_in_client(admin)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert page.get("/staff/").status_code == 200
+        return len(captured)
+
+    make_staff(Role.AUDITOR)
+    few = queries()
+    for role in (Role.CASEWORKER, Role.COORDINATOR, Role.AUDITOR, Role.ADMIN) * 3:
+        make_staff(role)
+    assert queries() == few
