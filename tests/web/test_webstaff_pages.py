@@ -82,7 +82,8 @@ def test_an_admin_creates_a_member_who_enrols_and_signs_in_through_the_pages(mak
     )
 
     svg = re.search(r"<svg[^>]*>", redeemed.content.decode()).group(0)
-    assert 'role="img"' in svg and "style" not in svg
+    assert 'role="img"' in svg
+    assert "style" not in svg
     assert "otpauth://" not in redeemed.content.decode()  # only inside the QR code's pixels
     assert len(re.findall(r"<li>[a-z2-7]{8}</li>", redeemed.content.decode())) == 10
     assert confirmed.status_code == 302
@@ -122,7 +123,7 @@ def test_a_wrong_or_reused_code_creates_nothing_and_keeps_what_was_typed(make_st
         assert checked == roles
         assert "not used before" in text_of(response)
         assert not User.objects.filter(username=username).exists()
-    otp_field = [c for c in controls_of(reused).controls if c.get("name") == "otp"][0]
+    otp_field = next(c for c in controls_of(reused).controls if c.get("name") == "otp")
     assert "value" not in otp_field  # a spent code is never written back into the form
 
 
@@ -283,7 +284,8 @@ def test_the_account_page_lists_ones_own_sessions_and_ends_one(make_staff):
     page = browser.get("/account/")
 
     text = text_of(page)
-    assert "198.51.100.23" in text and "SeizedPhone/1.0" in text
+    assert "198.51.100.23" in text
+    assert "SeizedPhone/1.0" in text
     assert "(this session)" in text
     assert (
         len(re.findall(r'action="/account/tokens/[0-9a-f-]{36}/end/"', page.content.decode())) == 2

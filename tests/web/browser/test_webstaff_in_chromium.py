@@ -80,7 +80,8 @@ def test_a_new_member_enrols_with_the_qr_code_and_lands_signed_in(
 
     qr = driver.find_element(By.CSS_SELECTOR, "svg.qr")
     assert qr.is_displayed()
-    assert qr.size["width"] >= 150 and qr.size["width"] == qr.size["height"]
+    assert qr.size["width"] >= 150
+    assert qr.size["width"] == qr.size["height"]
     assert qr.get_attribute("aria-label")
     if not javascript:
         screenshot(driver, "enrol-qr")
