@@ -111,7 +111,7 @@ def test_one_ends_ones_own_other_session_from_the_account_page(
     rows = laptop.find_elements(By.CSS_SELECTOR, "main tbody tr")
     assert len(rows) == 2
     if not javascript:
-        screenshot(laptop, "account")
+        screenshot(laptop, "account-sessions")
     click(laptop, By.XPATH, "//button[normalize-space()='End']")
 
     assert path_of(laptop, base) == "/account/"
@@ -140,7 +140,7 @@ def test_the_staff_pages_are_light_local_and_measured(
     measured = [_measure(driver, base, "/enrol/", javascript)]
     sign_in(driver, base, admin)
     paths = {
-        "/staff/": "staff",
+        "/staff/": "staff-list",
         "/staff/new/": "staff-new",
         "/staff/changes/": "staff-changes",
         f"/staff/{member.user.pk}/": None,
