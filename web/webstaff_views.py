@@ -87,9 +87,10 @@ def _change_row(change: StaffChange) -> dict:
     }
 
 
-def _outcome_notice(outcome: StaffOutcome) -> str:
+def _outcome_notice(outcome: StaffOutcome, done: str | None = None) -> str:
     """What an admin write did, in a sentence, for the page (the API's `note`, in the pages'
-    words: the pages have no API paths to point at)."""
+    words: the pages have no API paths to point at). `done`: what to say when it took effect
+    with no change to record."""
     change = outcome.change
     if change is not None and change.status == StaffChange.Status.PENDING:
         return _(
@@ -98,7 +99,18 @@ def _outcome_notice(outcome: StaffOutcome) -> str:
         )
     if change is not None and not change.four_eyes:
         return change_note(change)
-    return _("Done.")
+    return done or _("Done.")
+
+
+# What each write that can apply at once says when it did (web.webstaff_views.ACTIONS).
+DONE = {
+    "roles": gettext_lazy("The roles are saved."),
+    "reset": gettext_lazy(
+        "The second factor is reset: the old authenticator no longer works and every session of "
+        "this account has ended. Give the person the enrolment code below."
+    ),
+    "reactivate": gettext_lazy("The account is active again."),
+}
 
 
 # --- Admins: the staff list, a new staff member, the changes ------------------------------------
@@ -399,8 +411,12 @@ def member_action(name: str):
             )
         if isinstance(outcome, str):
             return _member_page(request, user, notice=outcome)
+        done = DONE.get(name)
         return _member_page(
-            request, user, notice=_outcome_notice(outcome), enrolment=outcome.enrolment
+            request,
+            user,
+            notice=_outcome_notice(outcome, str(done) if done else None),
+            enrolment=outcome.enrolment,
         )
 
     view.__name__ = f"staff_{name}"

@@ -394,3 +394,33 @@ def test_the_staff_list_costs_the_same_queries_at_any_size(make_staff):
     for role in (Role.CASEWORKER, Role.COORDINATOR, Role.AUDITOR, Role.ADMIN) * 3:
         make_staff(role)
     assert queries() == few
+
+
+def test_resetting_an_auditors_second_factor_shows_the_code_at_once(make_staff):
+    admin, auditor = make_staff(Role.ADMIN), make_staff(Role.AUDITOR)
+    auditors_browser = signed_in_client(auditor)
+
+    response = signed_in_client(admin).post(
+        member_url(auditor, "reset"), {"reset-otp": admin.fresh_totp()}
+    )
+
+    assert response.status_code == 200
+    assert "The second factor is reset" in text_of(response)
+    code = shown_code(response)
+    assert ended_revoked(auditors_browser)
+    old_backup = auditor.login_body(otp=auditor.backup_codes[0])
+    assert login(old_backup, "198.51.100.60").status_code == 401
+    _, confirmed = enrol_through_the_pages(Client(), auditor.user.username, code, auditor.password)
+    assert confirmed.status_code == 302
+
+
+def test_the_staff_pages_speak_russian(make_staff):
+    admin, member = make_staff(Role.ADMIN), make_staff(Role.AUDITOR)
+    page = signed_in_client(admin, HTTP_ACCEPT_LANGUAGE="ru")
+
+    member_page = text_of(page.get(member_url(member)))
+    enrol_page = text_of(Client(HTTP_ACCEPT_LANGUAGE="ru").get("/enrol/"))
+
+    assert "Тревожные кнопки" in member_page
+    assert "Отключить и завершить все сеансы" in member_page
+    assert "Регистрация по коду" in enrol_page
