@@ -305,8 +305,10 @@ def _member_page(
     problem: str | None = None,
     enrolment: IssuedEnrolmentCode | None = None,
     status: int = 200,
+    fresh: bool = False,
 ) -> HttpResponse:
-    user = _staff_or_404(user.pk)  # fresh, after whatever was just done
+    if not fresh:
+        user = _staff_or_404(user.pk)  # read again, after whatever was just done
     forms = _member_forms(bound)
     if bound is None or bound[0] != "roles":
         forms["roles"] = RolesForm(prefix="roles", initial={"roles": sorted(user.roles)})
@@ -334,7 +336,7 @@ def _member_page(
 
 @page_view("staff")
 def staff_member(request: HttpRequest, page: Page, pk) -> HttpResponse:
-    return _member_page(request, _staff_or_404(pk))
+    return _member_page(request, _staff_or_404(pk), fresh=True)
 
 
 def _revoke(request: HttpRequest, user: User, data: dict) -> str:
