@@ -424,3 +424,27 @@ def test_the_staff_pages_speak_russian(make_staff):
     assert "Тревожные кнопки" in member_page
     assert "Отключить и завершить все сеансы" in member_page
     assert "Регистрация по коду" in enrol_page
+
+
+def test_a_refused_code_on_a_members_page_keeps_the_chosen_roles_and_options(make_staff):
+    admin, target = make_staff(Role.ADMIN), make_staff(Role.AUDITOR)
+    page = signed_in_client(admin)
+    used = admin.fresh_totp()
+    assert page.post(member_url(target, "unlock"), {"unlock-otp": used}).status_code == 200
+
+    roles = page.post(
+        member_url(target, "roles"),
+        {"roles-roles": [Role.AUDITOR, Role.COORDINATOR], "roles-otp": used},
+    )
+    unlock = page.post(
+        member_url(target, "unlock"), {"unlock-addresses": "on", "unlock-otp": a_wrong_code(admin)}
+    )
+
+    assert roles.status_code == unlock.status_code == 403
+    checked = set(
+        re.findall(r'name="roles-roles" value="(\w+)"[^>]*checked', roles.content.decode())
+    )
+    assert checked == {Role.AUDITOR, Role.COORDINATOR}
+    assert re.search(r'name="unlock-addresses"[^>]*checked', unlock.content.decode())
+    target.user._roles = None
+    assert target.user.roles == {Role.AUDITOR}
