@@ -448,3 +448,15 @@ def test_a_refused_code_on_a_members_page_keeps_the_chosen_roles_and_options(mak
     assert re.search(r'name="unlock-addresses"[^>]*checked', unlock.content.decode())
     target.user._roles = None
     assert target.user.roles == {Role.AUDITOR}
+
+
+def test_the_navigation_marks_staff_and_account_on_their_sub_pages(make_staff):
+    page = signed_in_client(make_staff(Role.ADMIN))
+
+    for url, current in (
+        ("/staff/new/", "/staff/"),
+        ("/staff/changes/", "/staff/"),
+        ("/account/password/", "/account/"),
+    ):
+        html = page.get(url).content.decode()
+        assert re.findall(r'<a href="([^"]+)" aria-current="page"', html) == [current], url
