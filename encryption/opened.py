@@ -41,3 +41,15 @@ def note_opened(instance: Any, field_name: str) -> None:
     opened = _opened.get()
     if opened is not None:
         opened.add(where(instance, field_name))
+
+
+@contextmanager
+def unshown() -> Iterator[None]:
+    """Open values inside the block without noting them: only for work whose values never
+    reach a response (the readiness probe recomputing a blind index from its source). Every
+    use is a claim a reviewer must be able to check at a glance; keep the block small."""
+    token = _opened.set(None)
+    try:
+        yield
+    finally:
+        _opened.reset(token)
