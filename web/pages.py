@@ -17,7 +17,7 @@ from accounts.permissions import HasRole, IsAdmin
 from accounts.roles import Role
 from audit.api import IsAuditor
 from cases.permissions import CanUseCases
-from funds.permissions import CanReadFunds, CanReadReports
+from funds.permissions import CanManageFunds, CanReadFunds, CanReadReports, CanRequestMoney
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,20 @@ PAGES: dict[str, Page] = {
         Page("audit", _("Audit log"), IsAuditor),
         Page("staff", _("Staff"), IsAdmin),
         Page("account", _("Your account")),
+        # The money pages (web/webmoney_views.py), reached from the Money page.
+        Page("funds-disbursements", _("Disbursements"), CanReadFunds, False),
+        Page("funds-disbursement", _("Money request"), CanReadFunds, False),
+        Page("funds-request", _("Request money"), CanRequestMoney, False),
+        Page("funds-change", _("Change a money request"), CanRequestMoney, False),
+        Page("funds-cancel", _("Cancel a money request"), CanRequestMoney, False),
+        Page("funds-approve", _("Approve a money request"), CanManageFunds, False),
+        Page("funds-approve-selected", _("Approve money requests"), CanManageFunds, False),
+        Page("funds-reject", _("Reject a money request"), CanManageFunds, False),
+        Page("funds-pay", _("Record a payment"), CanManageFunds, False),
+        Page("funds-sources", _("Funding sources"), CanReadFunds, False),
+        Page("funds-allocations", _("Allocations"), CanReadFunds, False),
+        Page("funds-allocation-close", _("Close an allocation"), CanManageFunds, False),
+        Page("funds-rates", _("Reference exchange rates"), CanReadFunds, False),
     )
 }
 
