@@ -371,6 +371,7 @@ def _detail(
     item: Disbursement,
     *,
     status: int = 200,
+    problem: str | None = None,
     **forms: Any,
 ) -> HttpResponse:
     user = request.user
@@ -382,6 +383,7 @@ def _detail(
     context = {
         "page": PAGES["funds-disbursement"],
         "item": row,
+        "problem": problem,
         "required": money.approvals_required(item),
         "own": own,
         "form_key": request.POST.get("form_key") or _form_key(),
@@ -422,9 +424,16 @@ def _decision(
     except SessionEnded:
         return _session_ended()
     except _Refused as refusal:
-        _refusal_onto(form, refusal)
+        # A refusal of the whole action is said at the top: the form it came from may not be
+        # offered at all (paying one's own request), so it could not say it there.
+        problem = None
+        if refusal.field in form.fields:
+            form.add_error(refusal.field, refusal.message)
+        else:
+            problem = refusal.message
+        item = _actionable(request, pk)
         return _detail(
-            request, page, _actionable(request, pk), status=refusal.status, **{form_name: form}
+            request, page, item, status=refusal.status, problem=problem, **{form_name: form}
         )
     return redirect("web:funds-disbursement", pk=item.pk)
 
