@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from common.money import is_currency, parse_amount, parse_rate
 from funds.models import Disbursement
 from funds.services.disbursements import Terms
-from web.forms import SafeForm
+from web.forms import PRIVATE_INPUT_ATTRS, SafeForm
 from web.stepup import FreshCodeField
 from web.webmoney_labels import CATEGORY, METHOD, SOURCE_KIND
 
@@ -80,6 +80,13 @@ def _check_precision(form: forms.Form, field: str, currency: str | None) -> None
         parse_amount(str(amount), currency)
     except ValueError as problem:
         form.add_error(field, str(problem))
+
+
+def _private(field: forms.Field) -> forms.Field:
+    """A field added after SafeForm's own set-up keeps nothing typed either."""
+    for name, value in PRIVATE_INPUT_ATTRS.items():
+        field.widget.attrs.setdefault(name, value)
+    return field
 
 
 def _choices(labels: dict) -> list[tuple[str, Any]]:
@@ -157,10 +164,12 @@ class RequestForm(TermsForm):
 
     def __init__(self, *args, allocations: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["allocation"] = forms.ChoiceField(
-            label=_("Allocation"),
-            choices=[("", _("Choose an allocation")), *allocations],
-            help_text=_("A case's money for one category, from one source."),
+        self.fields["allocation"] = _private(
+            forms.ChoiceField(
+                label=_("Allocation"),
+                choices=[("", _("Choose an allocation")), *allocations],
+                help_text=_("A case's money for one category, from one source."),
+            )
         )
         self.order_fields(["allocation"])
 
@@ -271,8 +280,8 @@ class SourceForm(SafeForm):
 class AllocationForm(SafeForm):
     def __init__(self, *args, sources: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"] = forms.ChoiceField(
-            label=_("Source"), choices=[("", _("Choose a source")), *sources]
+        self.fields["source"] = _private(
+            forms.ChoiceField(label=_("Source"), choices=[("", _("Choose a source")), *sources])
         )
         self.order_fields(["source"])
 

@@ -50,7 +50,7 @@ from funds.services import disbursements as money
 from funds.services.rates import reference_rate_record
 from funds.services.sources import allocation_close, allocation_create, source_create
 from web.decorators import page_view
-from web.pages import PAGES, Page
+from web.pages import PAGES, RECORD_PAGES, Page
 from web.sessions import ENDED_REVOKED
 from web.stepup import SessionEnded, step_up_check
 from web.webmoney_forms import (
@@ -381,7 +381,7 @@ def _detail(
     own = item.requested_by_id == user.pk
     is_open = item.status in (Disbursement.Status.REQUESTED, Disbursement.Status.APPROVED)
     context = {
-        "page": PAGES["funds-disbursement"],
+        "page": RECORD_PAGES["funds-disbursement"],
         "item": row,
         "problem": problem,
         "required": money.approvals_required(item),
