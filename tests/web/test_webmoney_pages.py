@@ -497,3 +497,45 @@ def test_a_rate_check_and_why_two_approvers_are_shown(world, settings):
     assert "Outside the tolerance of the reference rate" in shown
     assert "Two coordinators" in shown
     assert "exchange rate is outside the tolerance" in shown
+
+
+# --- Cost ------------------------------------------------------------------------------------
+
+
+def queries_for(client, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured)
+
+
+def test_the_money_pages_cost_the_same_queries_at_any_size(world):
+    caseworker, first, second, auditor, _, allocation = world
+    pages = [
+        (first, (FUNDS, LIST)),
+        (caseworker, (FUNDS, LIST)),
+        (auditor, (FUNDS, LIST, "/funds/allocations/", "/funds/sources/")),
+    ]
+    clients = [(staff, signed_in_client(staff), paths) for staff, paths in pages]
+
+    def costs() -> dict[str, int]:
+        return {
+            f"{path} {staff.user}": queries_for(client, path)
+            for staff, client, paths in clients
+            for path in paths
+        }
+
+    for _ in range(2):
+        paid_later = ask(caseworker, allocation, amount="50.00")
+        disbursement_approve(disbursement=paid_later, approver=second.user)
+        ask(caseworker, allocation, amount="50.00")
+    small = costs()
+    for _ in range(4):
+        paid_later = ask(caseworker, allocation, amount="50.00")
+        disbursement_approve(disbursement=paid_later, approver=second.user)
+        ask(caseworker, allocation, amount="50.00")
+    large = costs()
+
+    assert large == small
