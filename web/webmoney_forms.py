@@ -142,6 +142,7 @@ class TermsForm(SafeForm):
 
     @staticmethod
     def initial_from(item: Disbursement) -> dict[str, Any]:
+        """The terms on file, but the payee: sealed, it comes through the disclosure layer."""
         return {
             name: getattr(item, name)
             for name in (
@@ -152,7 +153,6 @@ class TermsForm(SafeForm):
                 "rate_date",
                 "purpose",
                 "method",
-                "payee",
             )
         }
 

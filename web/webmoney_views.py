@@ -3,17 +3,19 @@ sources, allocations and reference rates for coordinators; the masked list for a
 
 Each view is as thin as the API's: the funds selectors scope every read (out of scope: 404),
 the funds services do every write (with their locks, rules and audit entries), and the page
-only shows what they return. Disbursements are shown as the API shows them to the same person
-(`DisbursementSerializer`: payees, receipts and comments in clear to coordinators and the
-case's caseworkers, masked to auditors) and every page that shows one in clear writes its
-ACCESS entries before it is sent. Approving, rejecting and paying need a fresh authenticator
-code in the form (web.stepup), checked before the money moves.
+only shows what they return. Disbursements reach a template only through the disclosure layer
+(`funds.disclosure`, as for the API: payees, receipts and comments in clear to coordinators
+and the case's caseworkers, masked to auditors, absent once the case is erased), and the
+disclosure middleware writes the ACCESS entries of what a page showed before it is sent.
+Approving, rejecting and paying need a fresh authenticator code in the form (web.stepup),
+checked before the money moves.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,11 +30,12 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 
 from accounts.roles import Role
-from audit.events import record_access
+from audit.disclosure import MASKED, disclosure_for
 from cases.selectors import cases_visible_to
 from common.exceptions import DomainError, InvalidInput
 from common.money import format_amount, parse_amount
-from funds.disbursements_api import MASKED, DisbursementSerializer
+from encryption.opened import unshown
+from funds.disclosure import disbursement_disclosed
 from funds.idempotency import HEADER, Outcome, run_idempotent
 from funds.models import Allocation, Disbursement
 from funds.selectors import (
@@ -42,7 +45,6 @@ from funds.selectors import (
     awaiting_payment,
     disbursements_actionable_by,
     disbursements_visible_to,
-    payee_readable_case_ids,
     reference_rates_visible_to,
     sources_visible_to,
 )
@@ -88,32 +90,45 @@ ONLY_POST = ("POST",)
 
 
 def _shown(request: HttpRequest, items: list[Disbursement] | QuerySet) -> list[dict[str, Any]]:
-    """Disbursements as the API shows them to this viewer, with the pages' labels; every one
-    whose sealed fields are shown in clear gets its ACCESS entry now, before the page is sent
-    (if the entry cannot be written, the page fails and shows nothing)."""
-    revealed: dict[tuple[str, ...], list[Model]] = defaultdict(list)
-    context = {"payee_case_ids": payee_readable_case_ids(request.user), "revealed": revealed}
-    rows = DisbursementSerializer(list(items), many=True, context=context).data
-    for fields, instances in revealed.items():
-        record_access(instances=instances, fields=fields, actor=request.user)
-    return [_labelled(dict(row)) for row in rows]
+    """Disbursements as the disclosure layer hands them to this viewer (`funds.disclosure`:
+    payees, receipts and comments in clear, masked or absent), with the pages' labels and
+    amounts written as the API writes them. What is shown in clear is collected on the
+    response's `Disclosure`, whose ACCESS entries the disclosure middleware writes before the
+    page leaves."""
+    disclosure = disclosure_for(request)
+    return [_labelled(disbursement_disclosed(item, disclosure=disclosure)) for item in items]
 
 
-def _when(value: str | None) -> str | None:
-    """An API timestamp ("2026-11-30T06:51:02.123456Z") as a page shows it: to the minute."""
-    return f"{value[:10]} {value[11:16]} UTC" if value else value
+def _when(value: datetime | None) -> str | None:
+    """A time as the pages show it: to the minute, in UTC."""
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if value else None
+
+
+def _rate(value: Decimal | None) -> str | None:
+    return format(value.normalize(), "f") if value is not None else None
 
 
 def _labelled(row: dict[str, Any]) -> dict[str, Any]:
+    row["id"] = str(row["id"])
     for name in ("requested_at", "approved_at", "paid_at", "closed_at"):
-        row[name] = _when(row.get(name))
+        row[name] = _when(row[name])
+    row["amount"] = format_amount(row["amount"], row["currency"])
+    for name in (
+        "amount_in_source_currency",
+        "amount_at_exchange_rate",
+        "amount_at_reference_rate",
+    ):
+        if row[name] is not None:
+            row[name] = format_amount(row[name], row["source_currency"])
+    for name in ("exchange_rate", "reference_rate"):
+        row[name] = _rate(row[name])
     row["status_label"] = STATUS.get(row["status"], row["status"])
     row["method_label"] = METHOD.get(row["method"], row["method"])
     row["category_label"] = CATEGORY.get(row["category"], row["category"])
     row["rate_check_label"] = RATE_CHECK.get(row["rate_check"]) if row["rate_check"] else None
     row["reasons"] = [APPROVAL_REASON.get(code, code) for code in row["approval_reasons"]]
     for name in ("payee", "receipt_reference", "payment_comment", "closing_reason"):
-        row[f"{name}_masked"] = row.get(name) == MASKED
+        row[f"{name}_masked"] = row[name] == MASKED
     row["approvals"] = [
         {
             **approval,
@@ -512,7 +527,7 @@ def disbursement_change(request: HttpRequest, page: Page, pk: Any) -> HttpRespon
     if item.requested_by_id != request.user.pk:
         raise PermissionDenied
     if request.method != "POST":
-        row = _shown(request, [item])[0]  # the form shows the payee in clear: logged
+        row = _shown(request, [item])[0]  # the form shows the payee in clear: disclosed
         initial = {**TermsForm.initial_from(item), "payee": row["payee"]}
         return _render_change(request, page, item, TermsForm(initial=initial))
     form = TermsForm(request.POST)
@@ -522,14 +537,23 @@ def disbursement_change(request: HttpRequest, page: Page, pk: Any) -> HttpRespon
         _once(
             request,
             scope="disbursement.change",
-            perform=lambda: money.disbursement_update(
-                disbursement=item, actor=request.user, **form.terms().__dict__
-            ),
+            perform=lambda: _change(item, request, form),
         )
     except _Refused as refusal:
         _refusal_onto(form, refusal)
         return _render_change(request, page, item, form, status=refusal.status)
     return redirect("web:funds-disbursement", pk=item.pk)
+
+
+def _change(item: Disbursement, request: HttpRequest, form: TermsForm) -> Disbursement:
+    # The service opens the payee on file only to compare it with the one typed (a change
+    # voids the approvals given); the page then answers with a redirect, so the old value
+    # reaches no response. This is the one value these pages open outside the disclosure
+    # layer, and the block holds nothing but the service call.
+    with unshown():
+        return money.disbursement_update(
+            disbursement=item, actor=request.user, **form.terms().__dict__
+        )
 
 
 def _render_change(request, page, item, form, status: int = 200) -> HttpResponse:
