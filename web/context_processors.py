@@ -21,11 +21,13 @@ def page_frame(request: HttpRequest) -> dict:
         "other_languages": [(code, name) for code, name in settings.LANGUAGES if code != current],
     }
     if session is not None:
+        open_page = getattr(request, "page", None)
         frame["navigation"] = [
             {
                 "title": page.title,
                 "url": reverse(f"web:{page.name}"),
-                "current": getattr(request, "page", None) == page,
+                "current": open_page is not None
+                and page.name in (open_page.name, open_page.section),
             }
             for page in navigation_for(session.user)
         ]

@@ -26,6 +26,7 @@ class Page:
     title: Promise  # the page title and its navigation label: never personal data
     permission: type[HasRole] | None = None
     in_navigation: bool = True
+    section: str = ""  # the navigation entry a page lies under ("funds": Money), if not its own
 
     def allows(self, user: User) -> bool:
         if not user.is_authenticated or not user.is_active:
@@ -43,11 +44,11 @@ PAGES: dict[str, Page] = {
         Page("staff", _("Staff"), IsAdmin),
         Page("account", _("Your account")),
         # The money pages (web/webmoney_views.py), reached from the Money page.
-        Page("funds-disbursements", _("Disbursements"), CanReadFunds, False),
-        Page("funds-request", _("Request money"), CanRequestMoney, False),
-        Page("funds-sources", _("Funding sources"), CanReadFunds, False),
-        Page("funds-allocations", _("Allocations"), CanReadFunds, False),
-        Page("funds-rates", _("Reference exchange rates"), CanReadFunds, False),
+        Page("funds-disbursements", _("Disbursements"), CanReadFunds, False, "funds"),
+        Page("funds-request", _("Request money"), CanRequestMoney, False, "funds"),
+        Page("funds-sources", _("Funding sources"), CanReadFunds, False, "funds"),
+        Page("funds-allocations", _("Allocations"), CanReadFunds, False, "funds"),
+        Page("funds-rates", _("Reference exchange rates"), CanReadFunds, False, "funds"),
     )
 }
 
@@ -57,14 +58,14 @@ PAGES: dict[str, Page] = {
 RECORD_PAGES: dict[str, Page] = {
     page.name: page
     for page in (
-        Page("funds-disbursement", _("Money request"), CanReadFunds, False),
-        Page("funds-change", _("Change a money request"), CanRequestMoney, False),
-        Page("funds-cancel", _("Cancel a money request"), CanRequestMoney, False),
-        Page("funds-approve", _("Approve a money request"), CanManageFunds, False),
-        Page("funds-approve-selected", _("Approve money requests"), CanManageFunds, False),
-        Page("funds-reject", _("Reject a money request"), CanManageFunds, False),
-        Page("funds-pay", _("Record a payment"), CanManageFunds, False),
-        Page("funds-allocation-close", _("Close an allocation"), CanManageFunds, False),
+        Page("funds-disbursement", _("Money request"), CanReadFunds, False, "funds"),
+        Page("funds-change", _("Change a money request"), CanRequestMoney, False, "funds"),
+        Page("funds-cancel", _("Cancel a money request"), CanRequestMoney, False, "funds"),
+        Page("funds-approve", _("Approve a money request"), CanManageFunds, False, "funds"),
+        Page("funds-approve-selected", _("Approve money requests"), CanManageFunds, False, "funds"),
+        Page("funds-reject", _("Reject a money request"), CanManageFunds, False, "funds"),
+        Page("funds-pay", _("Record a payment"), CanManageFunds, False, "funds"),
+        Page("funds-allocation-close", _("Close an allocation"), CanManageFunds, False, "funds"),
     )
 }
 

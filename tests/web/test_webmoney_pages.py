@@ -539,3 +539,14 @@ def test_the_money_pages_cost_the_same_queries_at_any_size(world):
     large = costs()
 
     assert large == small
+
+
+def test_the_money_entry_of_the_navigation_is_current_on_every_money_page(world):
+    caseworker, first, _, _, _, allocation = world
+    item = ask(caseworker, allocation)
+    page = signed_in_client(first)
+
+    for path in (FUNDS, LIST, one(item.pk), "/funds/sources/", "/funds/rates/"):
+        html = page.get(path).content.decode()
+        assert '<a href="/funds/" aria-current="page">Money</a>' in html, path
+    assert '<a href="/funds/">Money</a>' in page.get("/account/").content.decode()
