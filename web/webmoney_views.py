@@ -34,7 +34,6 @@ from audit.disclosure import MASKED, disclosure_for
 from cases.selectors import cases_visible_to
 from common.exceptions import DomainError, InvalidInput
 from common.money import format_amount, parse_amount
-from encryption.opened import unshown
 from funds.disclosure import disbursement_disclosed
 from funds.idempotency import HEADER, Outcome, run_idempotent
 from funds.models import Allocation, Disbursement
@@ -537,23 +536,14 @@ def disbursement_change(request: HttpRequest, page: Page, pk: Any) -> HttpRespon
         _once(
             request,
             scope="disbursement.change",
-            perform=lambda: _change(item, request, form),
+            perform=lambda: money.disbursement_update(
+                disbursement=item, actor=request.user, **form.terms().__dict__
+            ),
         )
     except _Refused as refusal:
         _refusal_onto(form, refusal)
         return _render_change(request, page, item, form, status=refusal.status)
     return redirect("web:funds-disbursement", pk=item.pk)
-
-
-def _change(item: Disbursement, request: HttpRequest, form: TermsForm) -> Disbursement:
-    # The service opens the payee on file only to compare it with the one typed (a change
-    # voids the approvals given); the page then answers with a redirect, so the old value
-    # reaches no response. This is the one value these pages open outside the disclosure
-    # layer, and the block holds nothing but the service call.
-    with unshown():
-        return money.disbursement_update(
-            disbursement=item, actor=request.user, **form.terms().__dict__
-        )
 
 
 def _render_change(request, page, item, form, status: int = 200) -> HttpResponse:
