@@ -13,6 +13,8 @@ checked before the money moves.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -310,10 +312,20 @@ def disbursement_list(request: HttpRequest, page: Page) -> HttpResponse:
     return render(request, "web/webmoney/disbursements.html", context)
 
 
-def _allocation_choices(request: HttpRequest) -> list[tuple[str, str]]:
+MAX_CHOICES = 500  # allocations offered in the request form's list
+
+
+def _allocation_choices(request: HttpRequest, wanted: str | None) -> list[tuple[str, str]]:
+    """The open allocations `request.user` may draw on, by case reference, for the request
+    form: at most MAX_CHOICES, plus `wanted` (the one a link or a sent form names) when it is
+    one of them."""
     open_ones = allocations_actionable_by(request.user).filter(
         status=Allocation.Status.ACTIVE, case__erased_at__isnull=True
     )
+    offered = list(open_ones.order_by("case__reference", "category")[:MAX_CHOICES])
+    if wanted and wanted not in {str(allocation.pk) for allocation in offered}:
+        with contextlib.suppress(ValueError):  # not an id: nothing more to offer
+            offered += list(open_ones.filter(pk=uuid.UUID(wanted)))
     return [
         (
             str(allocation.pk),
@@ -326,13 +338,15 @@ def _allocation_choices(request: HttpRequest) -> list[tuple[str, str]]:
                 "currency": allocation.source.currency,
             },
         )
-        for allocation in open_ones.order_by("case__reference", "category")[:500]
+        for allocation in offered
     ]
 
 
 @page_view("funds-request", methods=POST)
 def disbursement_new(request: HttpRequest, page: Page) -> HttpResponse:
-    choices = _allocation_choices(request)
+    choices = _allocation_choices(
+        request, request.POST.get("allocation") or request.GET.get("allocation")
+    )
     initial = {"allocation": request.GET.get("allocation", "")}
     if request.method != "POST":
         form = RequestForm(allocations=choices, initial=initial)

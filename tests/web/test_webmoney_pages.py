@@ -101,6 +101,20 @@ def test_a_caseworker_requests_money_and_sees_it_with_its_status(world):
     assert access_entries(caseworker.user, item) >= 2  # every page that showed it logged it
 
 
+def test_the_allocation_a_link_names_is_offered_beyond_the_lists_limit(world, monkeypatch):
+    caseworker, _, _, _, _, allocation = world
+    monkeypatch.setattr("web.webmoney_views.MAX_CHOICES", 0)
+    page = signed_in_client(caseworker)
+
+    linked = page.get(f"{NEW}?allocation={allocation.pk}").content.decode()
+    unlinked = page.get(NEW).content.decode()
+    nonsense = page.get(f"{NEW}?allocation=not-an-id")
+
+    assert f'<option value="{allocation.pk}" selected>' in linked
+    assert str(allocation.pk) not in unlinked
+    assert nonsense.status_code == 200
+
+
 def test_a_form_pressed_twice_asks_once(world):
     caseworker, _, _, _, _, allocation = world
     page = signed_in_client(caseworker)
