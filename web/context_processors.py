@@ -21,11 +21,12 @@ def page_frame(request: HttpRequest) -> dict:
         "other_languages": [(code, name) for code, name in settings.LANGUAGES if code != current],
     }
     if session is not None:
+        open_page = getattr(request, "page", None)
         frame["navigation"] = [
             {
                 "title": page.title,
                 "url": reverse(f"web:{page.name}"),
-                "current": _is_current(getattr(request, "page", None), page),
+                "current": _is_current(open_page, page),
             }
             for page in navigation_for(session.user)
         ]
@@ -40,5 +41,7 @@ def page_frame(request: HttpRequest) -> dict:
 
 def _is_current(shown, page) -> bool:
     """The page shown is this navigation entry or one of its sub-pages (`staff-new` under
-    `staff`)."""
-    return shown is not None and (shown == page or shown.name.startswith(f"{page.name}-"))
+    `staff`, or a page whose `section` names it: every `/funds/` page under Money)."""
+    if shown is None:
+        return False
+    return page.name in (shown.name, shown.section) or shown.name.startswith(f"{page.name}-")

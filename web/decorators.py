@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import reverse
 
-from web.pages import PAGES
+from web.pages import PAGES, RECORD_PAGES
 
 PageView = Callable[..., HttpResponse]
 
@@ -29,10 +29,10 @@ def sign_in_redirect(request: HttpRequest) -> HttpResponseRedirect:
 
 
 def page_view(name: str, *, methods: Sequence[str] = ("GET", "HEAD")) -> Callable[..., PageView]:
-    """Decorate the view of page `name` (web.pages.PAGES): anonymous callers go to sign in,
-    a role the page's permission does not name gets 403, a method the page lacks 405; the
-    view then receives the Page after the request."""
-    page = PAGES[name]
+    """Decorate the view of page `name` (web.pages.PAGES or RECORD_PAGES): anonymous callers
+    go to sign in, a role the page's permission does not name gets 403, a method the page
+    lacks 405; the view then receives the Page after the request."""
+    page = PAGES.get(name) or RECORD_PAGES[name]
 
     def decorate(view: Callable[..., HttpResponse]) -> PageView:
         @wraps(view)

@@ -17,7 +17,7 @@ from accounts.permissions import HasRole, IsAdmin
 from accounts.roles import Role
 from audit.api import IsAuditor
 from cases.permissions import CanUseCases
-from funds.permissions import CanReadFunds, CanReadReports
+from funds.permissions import CanManageFunds, CanReadFunds, CanReadReports, CanRequestMoney
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Page:
     title: Promise  # the page title and its navigation label: never personal data
     permission: type[HasRole] | None = None
     in_navigation: bool = True
+    section: str = ""  # the navigation entry a page lies under ("funds": Money), if not its own
 
     def allows(self, user: User) -> bool:
         if not user.is_authenticated or not user.is_active:
@@ -42,6 +43,29 @@ PAGES: dict[str, Page] = {
         Page("audit", _("Audit log"), IsAuditor),
         Page("staff", _("Staff"), IsAdmin),
         Page("account", _("Your account")),
+        # The money pages (web/webmoney_views.py), reached from the Money page.
+        Page("funds-disbursements", _("Disbursements"), CanReadFunds, False, "funds"),
+        Page("funds-request", _("Request money"), CanRequestMoney, False, "funds"),
+        Page("funds-sources", _("Funding sources"), CanReadFunds, False, "funds"),
+        Page("funds-allocations", _("Allocations"), CanReadFunds, False, "funds"),
+        Page("funds-rates", _("Reference exchange rates"), CanReadFunds, False, "funds"),
+    )
+}
+
+# Pages reached only with a record's id in the address, or only by a form's POST: never in the
+# navigation, so the checks that open every page of PAGES by its bare address leave them out;
+# tests with real records cover them (tests/web/test_webmoney_safety.py).
+RECORD_PAGES: dict[str, Page] = {
+    page.name: page
+    for page in (
+        Page("funds-disbursement", _("Money request"), CanReadFunds, False, "funds"),
+        Page("funds-change", _("Change a money request"), CanRequestMoney, False, "funds"),
+        Page("funds-cancel", _("Cancel a money request"), CanRequestMoney, False, "funds"),
+        Page("funds-approve", _("Approve a money request"), CanManageFunds, False, "funds"),
+        Page("funds-approve-selected", _("Approve money requests"), CanManageFunds, False, "funds"),
+        Page("funds-reject", _("Reject a money request"), CanManageFunds, False, "funds"),
+        Page("funds-pay", _("Record a payment"), CanManageFunds, False, "funds"),
+        Page("funds-allocation-close", _("Close an allocation"), CanManageFunds, False, "funds"),
     )
 }
 

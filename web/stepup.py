@@ -1,11 +1,14 @@
-"""The step-up "fresh code" on the pages: a form field, and the check that goes through the same
+"""The step-up "fresh code" on the pages: a form field, and the checks that go through the same
 `accounts.services.step_up_verify` as the API's `otp` (so wrong codes count against the browser
 session's token, apart from the login throttle, and a code works once).
 
-A form with a fresh-code field names it `otp`. `fresh_code_passes` answers whether it passed
-and otherwise puts the refusal on the field; when too many wrong codes revoke the session's
-token it raises `StepUpTokenRevoked`, which `session_revoked_redirect` turns into the sign-in
-page saying the session ended. The code is never rendered back into the form.
+A form with a fresh-code field names it `otp`; the field never shows a value again when a form
+comes back with an error, so a used or wrong code is never sent twice by accident. Two ways to
+check it, for a form (`fresh_code_passes`, which puts the refusal on the field) or for a code
+typed once for several actions (`step_up_check`, which returns the message). When too many
+wrong codes revoke the session's token, both raise `SessionEnded` (the service's
+`StepUpTokenRevoked`), which `session_revoked_redirect` turns into the sign-in page saying the
+session ended. Call them outside any transaction: a failure is committed.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.second_factor import MAX_CODE_LENGTH
-from accounts.services import StepUpFailed, step_up_verify
+from accounts.services import StepUpFailed, StepUpTokenRevoked, step_up_verify
 from web.sessions import ENDED_REVOKED
+
+# Too many wrong codes: the session's token was revoked, so the session has ended.
+SessionEnded = StepUpTokenRevoked
 
 
 class FreshCodeInput(forms.TextInput):
@@ -33,11 +39,22 @@ class FreshCodeField(forms.CharField):
         kwargs.setdefault(
             "help_text", _("The six digits your app shows now. Each code works only once.")
         )
-        super().__init__(
-            max_length=MAX_CODE_LENGTH,
-            widget=FreshCodeInput(attrs={"inputmode": "numeric", "autocapitalize": "none"}),
-            **kwargs,
+        kwargs.setdefault("max_length", MAX_CODE_LENGTH)
+        kwargs.setdefault(
+            "widget", FreshCodeInput(attrs={"inputmode": "numeric", "autocapitalize": "none"})
         )
+        super().__init__(**kwargs)
+
+
+def step_up_check(request: HttpRequest, code: str) -> str | None:
+    """None when `code` is a current, unused code of the signed-in person's authenticator;
+    otherwise the message to show at the code field. Raises SessionEnded when this failure
+    revoked the token the browser session is bound to."""
+    try:
+        step_up_verify(token=request.web_session.token, user=request.user, code=code)
+    except StepUpFailed as refusal:
+        return refusal.message
+    return None
 
 
 def fresh_code_passes(
@@ -45,7 +62,7 @@ def fresh_code_passes(
 ) -> bool:
     """True if the valid `form`'s `otp` is a current, unused code of the signed-in person (and
     `password`, when given, is theirs). Otherwise the refusal is put on the `otp` field and
-    False returned. Raises StepUpTokenRevoked when this failure revoked the session's token."""
+    False returned. Raises SessionEnded when this failure revoked the session's token."""
     try:
         step_up_verify(
             token=request.web_session.token,

@@ -18,7 +18,7 @@ urlpatterns = [
     # Django's own switch; POST only (with CSRF), so a link cannot change anyone's language.
     path("language/", require_POST(set_language), name="language"),
     path("cases/", views.placeholder("cases"), name="cases"),
-    path("funds/", views.placeholder("funds"), name="funds"),
+    path("", include("web.webmoney_urls")),
     path("reports/", views.placeholder("reports"), name="reports"),
     path("audit/", views.placeholder("audit"), name="audit"),
     path("", include("web.webstaff_urls")),

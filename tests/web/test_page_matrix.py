@@ -35,6 +35,7 @@ from tests.matrix import (
 )
 from tests.web.helpers import signed_in_client
 from tests.web.test_webstaff_matrix import STAFF_ROWS
+from tests.web.webmoney_rows import WEBMONEY_ROWS
 
 SIGNED_IN = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN)
 CASEWORKERS = (CW_ASSIGNED, CW_UNASSIGNED)
@@ -96,6 +97,7 @@ TABLE: dict[str, dict[str, Expect]] = {
     "/audit/": page((AUDITOR,)),
     "/staff/": page((ADMIN,)),
 }
+TABLE.update(WEBMONEY_ROWS)  # the money pages (tests/web/webmoney_rows.py)
 
 TABLE.update(STAFF_ROWS)  # the staff, account and enrolment pages (test_webstaff_matrix.py)
 
