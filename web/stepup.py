@@ -6,9 +6,10 @@ A form with a fresh-code field names it `otp`; the field never shows a value aga
 comes back with an error, so a used or wrong code is never sent twice by accident. Two ways to
 check it, for a form (`fresh_code_passes`, which puts the refusal on the field) or for a code
 typed once for several actions (`step_up_check`, which returns the message). When too many
-wrong codes revoke the session's token, both raise `SessionEnded` (the service's
-`StepUpTokenRevoked`), which `session_revoked_redirect` turns into the sign-in page saying the
-session ended. Call them outside any transaction: a failure is committed.
+wrong codes revoke the session's token, `fresh_code_passes` lets the service's
+`StepUpTokenRevoked` through and `step_up_check` raises `SessionEnded`; either way
+`session_revoked_redirect` turns it into the sign-in page saying the session ended.
+Call them outside any transaction: a failure is committed.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from accounts.second_factor import MAX_CODE_LENGTH
 from accounts.services import StepUpFailed, StepUpTokenRevoked, step_up_verify
 from web.sessions import ENDED_REVOKED
 
-# Too many wrong codes: the session's token was revoked, so the session has ended.
-SessionEnded = StepUpTokenRevoked
+
+class SessionEnded(Exception):
+    """Too many wrong codes: the session's token was revoked, so the session has ended. Not a
+    DomainError, so no error handler on the way (an idempotent action's) turns it into a page
+    of its own."""
 
 
 class FreshCodeInput(forms.TextInput):
@@ -52,6 +56,8 @@ def step_up_check(request: HttpRequest, code: str) -> str | None:
     revoked the token the browser session is bound to."""
     try:
         step_up_verify(token=request.web_session.token, user=request.user, code=code)
+    except StepUpTokenRevoked:
+        raise SessionEnded() from None
     except StepUpFailed as refusal:
         return refusal.message
     return None
