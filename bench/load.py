@@ -88,6 +88,7 @@ class Desk:
     allocations: list[str] = field(default_factory=list)
     waiting: list[dict] = field(default_factory=list)  # requested, needing approvals
     approved: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def client(self, person: Person) -> Client:
         client = self.clients.get(person.username)
@@ -95,11 +96,8 @@ class Desk:
             client = self.clients[person.username] = Client(
                 self.port, address=f"10.1.{self.rng.randrange(250)}.{self.rng.randrange(250)}"
             )
-        if client.token is None:
-            for _ in range(20):
-                status = client.login(person)
-                if status == 200:
-                    break
+        while client.token is None and not self.stop.is_set():
+            if client.login(person) != 200:
                 time.sleep(0.5)
         return client
 
@@ -108,6 +106,8 @@ class Desk:
         status, answer = timed(self.ledger, endpoint, client, method, path, body, headers)
         if status == 401:
             client.token = None  # expired or revoked: sign in again next time
+        elif status in RETRYABLE:
+            time.sleep(0.25)  # as a person or an app would pause before the next try
         return status, answer
 
     def keyed(self, endpoint: str, person: Person, path: str, body: dict, deadline: float = 60):
@@ -303,7 +303,7 @@ class Desk:
             (self.audit_log, 2),
         ]
         functions, weights = zip(*actions, strict=True)
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self.stop.is_set():
             if (self.pay() or self.approve()) and self.rng.random() < 0.5:
                 continue
             if len(self.allocations) < 2 and self.cases:
