@@ -253,6 +253,7 @@ def main() -> None:
         product.stop()
         redis.stop()
         postgres.destroy()
+        shutil.rmtree(home, ignore_errors=True)  # its secrets and logs
     if problems:
         print("\nFAILED:\n  " + "\n  ".join(problems))
         sys.exit(1)

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import struct
 import subprocess
@@ -244,8 +245,10 @@ class Product:
                 self.process.wait()
 
     def drop(self) -> None:
+        """The database, the role, and the secrets and logs under `home`."""
         psql(self.server, f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         psql(self.server, f'DROP ROLE IF EXISTS "{self.app_role}"')
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 # --- a client --------------------------------------------------------------------------------
