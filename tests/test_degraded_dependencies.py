@@ -234,3 +234,15 @@ def test_a_database_outage_on_a_page_is_a_503_page(client, monkeypatch):
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_sign_in_rate_per_address_still_holds_while_the_cache_is_down(broken_cache, api_client):
+    body = {"username": "nobody-here", "password": "wrong-password-1", "otp": "000000"}
+    with override_settings(LOGIN_THROTTLE_RATE="3/min", LOGIN_LIMIT_BY_ADDRESS=True):
+        statuses = [
+            api_client.post("/api/v1/auth/login/", body, REMOTE_ADDR="10.20.30.40").status_code
+            for _ in range(5)
+        ]
+
+    assert statuses[:3] == [401, 401, 401]
+    assert statuses[3:] == [429, 429]
