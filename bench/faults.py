@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 from harness import Client, Product
-from load import Ledger, build_desks, check_everything, create_people, make_source
+from load import Ledger, build_desks, check_everything, create_people, make_source, sign_in_all
 
 PG_BIN = Path("/usr/lib/postgresql") / max(os.listdir("/usr/lib/postgresql"), key=int) / "bin"
 
@@ -179,6 +179,7 @@ def main() -> None:
         probe.login(staff[-1][0])
         ledger = Ledger()
         desks = build_desks(product, staff[: args.clients], ledger, seed=7)
+        sign_in_all(desks)
         until = time.monotonic() + 3600  # the desks work until told to stop
         threads = [
             threading.Thread(target=desk.work, args=(until, source), daemon=True) for desk in desks

@@ -77,6 +77,7 @@ class Person:
     backup_codes: list[str]
     role: str
     last_step: int = -1  # the server accepts each 30-second code once
+    token: str | None = None  # once signed in, kept: signing in hashes a password (Argon2)
 
     def totp_now(self) -> str | None:
         """The current code, or None when it was used already (wait for the next 30 s)."""
@@ -311,5 +312,5 @@ class Client:
             {"username": person.username, "password": person.password, "otp": person.login_code()},
         )
         if status == 200:
-            self.token = body["token"]
+            self.token = person.token = body["token"]
         return status
