@@ -236,9 +236,11 @@ def main() -> None:
 
         print(f"\n{args.clients} clients, {args.workers} workers, outages of {args.outage:.0f} s")
         print(f"{'fault':18} {'lasted s':>9} {'recovery s':>11}  {'500s':>5}  what clients saw")
-        for name, lasted, recovery, seen in results:
+        for name, lasted, recovery, seen, odd in results:
             statuses = " ".join(f"{s}:{n}" for s, n in sorted(seen.items()))
             print(f"{name:18} {lasted:9.1f} {recovery:11.1f}  {seen.get(500, 0):5}  {statuses}")
+            for (endpoint, status), n in sorted(odd.items()):
+                print(f"{'':47}{status} x{n}: {endpoint}")
             if seen.get(500):
                 problems.append(f"{name}: {seen[500]} answers were 500")
             if recovery == float("inf"):

@@ -111,11 +111,13 @@ class Desk:
             time.sleep(0.25)  # as a person or an app would pause before the next try
         return status, answer
 
-    def keyed(self, endpoint: str, person: Person, path: str, body: dict, deadline: float = 60):
+    def keyed(self, endpoint: str, person: Person, path: str, body: dict, *, step_up: bool = False):
         """A money POST with an Idempotency-Key, sent again with the same key until the server
-        gives a definite answer (as a careful client does after a timeout or a 503)."""
+        gives a definite answer (as a careful client does after a timeout or a 503). A step-up
+        code may have been spent by an attempt that then failed: a retry asks the person for
+        the next one, as the app would (the code is not part of what the key stands for)."""
         key = {"Idempotency-Key": uuid.uuid4().hex}
-        stop = time.monotonic() + deadline
+        stop = time.monotonic() + 60
         while True:
             status, answer = self.call(endpoint, person, "POST", path, body, key)
             retry_later = (
@@ -124,6 +126,8 @@ class Desk:
             if (status not in RETRYABLE and not retry_later) or time.monotonic() > stop:
                 return status, answer
             time.sleep(0.5)
+            if step_up and not retry_later:
+                body = {**body, "otp": person.wait_for_totp()}
 
     # The caseworker's work.
 
@@ -254,7 +258,9 @@ class Desk:
                 if code is None:
                     continue
                 path = f"funds/disbursements/{item['id']}/approve/"
-                status, answer = self.keyed("POST .../approve/", person, path, {"otp": code})
+                status, answer = self.keyed(
+                    "POST .../approve/", person, path, {"otp": code}, step_up=True
+                )
                 if status == 200:
                     self.ledger.ack("approval", f"{item['id']}:{person.username}")
                     item["approved_by"].add(person.username)
@@ -273,9 +279,8 @@ class Desk:
                 continue
             item = self.approved[0]
             path = f"funds/disbursements/{item}/pay/"
-            status, _ = self.keyed(
-                "POST .../pay/", person, path, {"otp": code, "receipt_reference": "R-1"}
-            )
+            body = {"otp": code, "receipt_reference": "R-1"}
+            status, _ = self.keyed("POST .../pay/", person, path, body, step_up=True)
             if status == 200:
                 self.ledger.ack("payment", item)
                 self.approved.pop(0)
