@@ -221,12 +221,14 @@ def main() -> None:
             ended = time.monotonic()
             recovery = recovered_after(product, probe, ended)
             time.sleep(2)
-            seen = Counter(
-                status
-                for at, _, status in list(ledger.timeline)
+            window = [
+                (endpoint, status)
+                for at, endpoint, status in list(ledger.timeline)
                 if started <= at <= time.monotonic()
-            )
-            results.append((name, ended - started, recovery, seen))
+            ]
+            seen = Counter(status for _, status in window)
+            odd = Counter(pair for pair in window if pair[1] not in (200, 201, 503))
+            results.append((name, ended - started, recovery, seen, odd))
             print(f"{name}: done in {ended - started:.1f} s, recovered {recovery:.1f} s later")
             time.sleep(args.calm)
         for desk in desks:
