@@ -3,23 +3,31 @@
     {"status": 400, "code": "invalid", "message": "...", "fields": {"otp": ["..."]}}
 
 `fields` appears only on validation errors. A 500 says nothing but that it happened and the
-request id to quote; the traceback goes to the server log only.
+request id to quote; the traceback goes to the server log only. A database that cannot serve
+answers 503 with `Retry-After` (`database_unavailable`, or `outcome_unknown` when the connection
+was lost during COMMIT): see common/db/failures.py.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
+from common.db.failures import (
+    RETRY_AFTER_SECONDS,
+    OutcomeUnknown,
+    is_concurrency_failure,
+    is_database_unavailable,
+)
 from common.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -35,7 +43,28 @@ MESSAGES = {
     415: "Unsupported media type: send JSON.",
     429: "Too many requests.",
     500: "Internal server error.",
+    503: "The service is briefly unavailable; retry after the time in Retry-After.",
 }
+OUTCOME_UNKNOWN_MESSAGE = (
+    "The connection to the database was lost while saving: the change may or may not have "
+    "been made. Retry only with the same Idempotency-Key, or read the record back first."
+)
+
+
+def unavailable_body(exc: BaseException) -> dict[str, Any] | None:
+    """The 503 body for a database that cannot serve, or None for any other exception."""
+    if isinstance(exc, OutcomeUnknown):
+        logger.warning("The database connection was lost during COMMIT: outcome unknown.")
+        return error_body(503, "outcome_unknown", OUTCOME_UNKNOWN_MESSAGE)
+    if is_database_unavailable(exc):
+        # No traceback: an outage repeats the same one on every request (the logging filter
+        # rate-limits this line instead).
+        logger.warning("The database is unavailable (%s).", type(exc.__cause__ or exc).__name__)
+        return error_body(503, "database_unavailable")
+    return None
+
+
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def error_body(
@@ -71,7 +100,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=exc.status_code,
             headers=exc.headers,
         )
-    if _is_concurrency_failure(exc):
+    unavailable = unavailable_body(exc)
+    if unavailable is not None:
+        response = Response(unavailable, status=503, headers=RETRY_AFTER)
+        response._has_been_logged = True  # once, above: not again as Django's "Service Unavailable"
+        return response
+    if is_concurrency_failure(exc):
         return Response(
             error_body(
                 409,
@@ -113,18 +147,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return Response(body, status=exc.status_code, headers=headers)
 
 
-# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
-# whole, nothing was done, and the same request may simply be sent again. Every other database
-# error stays a 500 (a broken database is not the client's problem to retry around).
-_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
-
-
-def _is_concurrency_failure(exc: Exception) -> bool:
-    if not isinstance(exc, OperationalError):
-        return False
-    return getattr(exc.__cause__, "pgcode", None) in _RETRYABLE_SQLSTATES
-
-
 def _plain(detail: Any) -> Any:
     if isinstance(detail, dict):
         return {key: _plain(value) for key, value in detail.items()}
@@ -151,4 +173,11 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Json
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
+    """Called by Django inside its `except` block: a database outage met outside DRF (in a
+    middleware, or on a page) is a 503 here too."""
+    unavailable = unavailable_body(sys.exc_info()[1]) if sys.exc_info()[1] else None
+    if unavailable is not None:
+        response = JsonResponse(unavailable, status=503, headers=RETRY_AFTER)
+        response._has_been_logged = True  # logged above, without the repeated traceback
+        return response
     return json_error_response(500, "server_error")

@@ -2,6 +2,12 @@
 
 Apps add their own readiness checks with `register_readiness_check` from their AppConfig, so
 this module needs to know nothing about them (the encryption app adds its key check).
+
+`/readyz` answers 503 (take this server out of rotation) when a critical check fails: without
+the database, its migrations or the keys, no request can be served safely. A non-critical
+check (the shared cache) failing answers 200 with `"status": "degraded"`: every server shares
+the same Redis, so taking them all out of rotation would turn a throttle outage into a full
+one, while the app serves safely without it (common/cache.py).
 """
 
 from __future__ import annotations
@@ -14,15 +20,18 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from common.cache import cache_check
+
 logger = logging.getLogger(__name__)
 
 # A check returns None when all is well, or a short reason that is safe to show publicly.
 ReadinessCheck = Callable[[], str | None]
-_checks: dict[str, ReadinessCheck] = {}
+_checks: dict[str, tuple[ReadinessCheck, bool]] = {}
 
 
-def register_readiness_check(name: str, check: ReadinessCheck) -> None:
-    _checks[name] = check
+def register_readiness_check(name: str, check: ReadinessCheck, *, critical: bool = True) -> None:
+    """Add `check` to `/readyz` under `name`; a failing non-critical check only degrades."""
+    _checks[name] = (check, critical)
 
 
 def database_check() -> str | None:
@@ -44,12 +53,15 @@ def migrations_check() -> str | None:
 
 register_readiness_check("database", database_check)
 register_readiness_check("migrations", migrations_check)
+register_readiness_check("cache", cache_check, critical=False)
 
 
 def run_readiness_checks() -> dict[str, str]:
+    """Each check's name to "ok" or its problem; checks that need the database are "skipped"
+    while it is unreachable."""
     results: dict[str, str] = {}
-    for name, check in _checks.items():
-        if name != "database" and results.get("database", "ok") != "ok":
+    for name, (check, critical) in _checks.items():
+        if critical and name != "database" and results.get("database", "ok") != "ok":
             results[name] = "skipped"
             continue
         try:
@@ -68,9 +80,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
+    """`{"status": "ok" | "degraded" | "unavailable", "checks": {name: "ok" | problem}}`;
+    503 only when a critical check fails."""
     results = run_readiness_checks()
-    ready = all(value == "ok" for value in results.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": results},
-        status=200 if ready else 503,
-    )
+    failing = {name for name, value in results.items() if value != "ok"}
+    if any(_checks[name][1] for name in failing):
+        state, status = "unavailable", 503
+    else:
+        state, status = ("degraded" if failing else "ok"), 200
+    return JsonResponse({"status": state, "checks": results}, status=status)

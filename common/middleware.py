@@ -20,9 +20,9 @@ import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from common.errors import MESSAGES, json_error_response
+from common.errors import MESSAGES, RETRY_AFTER, json_error_response, unavailable_body
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,14 @@ _JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
 class RequestIdLogFilter(logging.Filter):
+    """Puts the request id on every log record, Django's own included: `django.request` logs
+    after this middleware has returned, but its records carry the request itself."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        request_id = _request_id.get()
+        if request_id == "-":
+            request_id = getattr(getattr(record, "request", None), "request_id", "-")
+        record.request_id = request_id
         return True
 
 
@@ -77,16 +83,24 @@ class ApiResponseMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not _is_api(request) or isinstance(exception, _HANDLED_BY_DJANGO):
             return None  # Django answers these with the JSON handlers in config/urls.py
-        # The exception's text may carry request data; log the type and the traceback only
-        # through the logging framework, never in the response.
-        logger.error(
-            "Unhandled %s on %s %s",
-            type(exception).__name__,
-            request.method,
-            request.path,
-            exc_info=exception,
-        )
-        return json_error_response(500, "server_error", MESSAGES[500])
+        unavailable = unavailable_body(exception)
+        if unavailable is not None:
+            response = JsonResponse(unavailable, status=503, headers=RETRY_AFTER)
+        else:
+            # The exception's text may carry request data: the log formatter withholds it
+            # (common/logging.py) and the response never has it.
+            logger.error(
+                "Unhandled %s on %s %s",
+                type(exception).__name__,
+                request.method,
+                request.path,
+                exc_info=exception,
+            )
+            response = json_error_response(500, "server_error", MESSAGES[500])
+        # Logged once, here, with the request id: Django's own "Internal Server Error" line
+        # would repeat it.
+        response._has_been_logged = True
+        return response
 
 
 def _is_json(response: HttpResponse) -> bool:

@@ -185,24 +185,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUDITLOG_LOGENTRY_MODEL = "audit.LogEntry"
 MIGRATION_MODULES = {"auditlog": None}
 
-# Throttle and lockout counters must be shared by every worker process and host: Redis when
-# configured, otherwise a table in the database. Never per-process memory.
+# Throttle counters must be shared by every worker process and host: Redis when configured,
+# otherwise a table in the database. Never per-process memory. Lockout and step-up counters live
+# in the database itself. Redis is a dependency that may fail (common/cache.py): its calls time
+# out quickly behind a circuit breaker, and while it is down the general API rate fails open and
+# the guessing limits (login rate, duplicate checks) count in the `fallback` database table.
 REDIS_URL = env_str("REDIS_URL")
+CACHE_TIMEOUT_SECONDS = env_int("CACHE_TIMEOUT_MS", 250, minimum=10) / 1000
+CACHE_BREAKER_FAILURES = env_int("CACHE_BREAKER_FAILURES", 3, minimum=1)
+CACHE_BREAKER_RESET_SECONDS = env_int("CACHE_BREAKER_RESET_SECONDS", 10, minimum=1)
+_DATABASE_CACHE = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "safe_passage_cache",
+}
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "safe-passage"),
-        }
+        },
+        "fallback": _DATABASE_CACHE,
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "safe_passage_cache",
-        }
-    }
+    CACHES = {"default": _DATABASE_CACHE, "fallback": _DATABASE_CACHE}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
@@ -449,19 +455,34 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "RU").upper()
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, default="INFO" if DEV_MODE else "WARNING"
 )
+# `plain` lines or `json` objects, one per line (common/log.py): every line carries the request
+# id; tracebacks withhold exception messages (they may quote request data); the same warning or
+# error repeated is written once per LOG_REPEAT_SECONDS per process, with a count of those held.
+LOG_FORMAT = env_choice("LOG_FORMAT", {"plain", "json"}, default="plain")
+LOG_REPEAT_SECONDS = env_int("LOG_REPEAT_SECONDS", 60, minimum=0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "common.middleware.RequestIdLogFilter"},
+        "repeats": {"()": "common.log.RepeatFilter", "window": LOG_REPEAT_SECONDS},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "plain": {
+            "()": "common.log.SafeFormatter",
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
+        "json": {"()": "common.log.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "repeats"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's loggers write through the root handler (with the request id) and nowhere else:
+    # its default `django` handlers would print a second copy of each 500.
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }

@@ -1,7 +1,8 @@
 """WSGI entry point (gunicorn config.wsgi; runserver loads it too).
 
 The server refuses to start when the configured encryption keys cannot open the stored data
-(naming the key id), before it serves a request or writes anything.
+(naming the key id), before it serves a request or writes anything. A worker booting while the
+database is unreachable runs that check before its first request instead (common/wsgi.py).
 """
 
 import os
@@ -9,8 +10,10 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 
-from encryption.sentinels import require_usable_keys  # noqa: E402  (needs the apps loaded)
+# Both need the apps loaded.
+from common.wsgi import checked_before_serving  # noqa: E402
+from encryption.sentinels import require_usable_keys  # noqa: E402
 
-require_usable_keys()
+application = checked_before_serving(django_application, require_usable_keys)

@@ -39,9 +39,10 @@ class _DatabaseCause(Exception):
 
 
 @pytest.mark.parametrize(
-    ("pgcode", "status"), [("40P01", 409), ("40001", 409), ("53300", 500), (None, 500)]
+    ("pgcode", "status"),
+    [("40P01", 409), ("40001", 409), ("53300", 503), ("57P01", 503), ("57P03", 503), (None, 503)],
 )
-def test_a_deadlock_or_serialization_failure_is_a_retryable_409_and_nothing_else_is(
+def test_a_deadlock_is_a_409_and_a_database_that_cannot_serve_is_a_503(
     make_staff, client_for, monkeypatch, pgcode, status
 ):
     def collide(*args, **kwargs):
@@ -57,6 +58,9 @@ def test_a_deadlock_or_serialization_failure_is_a_retryable_409_and_nothing_else
     assert set(response.json()) == SHAPE
     if status == 409:
         assert response.json()["code"] == "concurrent_change"
+    else:
+        assert response.json()["code"] == "database_unavailable"
+        assert int(response["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize("debug", [False, True])

@@ -24,6 +24,7 @@ def test_readyz_reports_database_and_migrations(client):
     assert response.json()["checks"] == {
         "database": "ok",
         "migrations": "ok",
+        "cache": "ok",
         "encryption_keys": "ok",
     }
 

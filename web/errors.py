@@ -6,6 +6,8 @@ Django has one handler per status for the whole site; these send `/api/` (and th
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -36,4 +38,11 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if not is_web_request(request):
         return errors.handler500(request)
     # No context processors and no database: whatever failed may fail again.
+    failure = sys.exc_info()[1]
+    if failure is not None and errors.unavailable_body(failure) is not None:
+        response = HttpResponse(
+            render_to_string("web/503.html"), status=503, headers=errors.RETRY_AFTER
+        )
+        response._has_been_logged = True  # logged once, without the outage's traceback
+        return response
     return HttpResponse(render_to_string("web/500.html"), status=500)

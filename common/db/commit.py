@@ -8,12 +8,21 @@ back, and the hook's own error reaches the caller).
 
 A hook is called with the connection (`BaseDatabaseWrapper`) about to commit. Hooks run in the
 order they were registered, once per commit, whatever code opened the transaction.
+
+A connection lost during the COMMIT itself leaves the outcome unknown (the server may have
+committed before the answer was lost): that raises `OutcomeUnknown` (common/db/failures.py),
+which the API answers 503 `outcome_unknown`, never a plain "database unavailable" that a client
+would retry blindly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from django.db import Error, InterfaceError
+
+from common.db.failures import OutcomeUnknown, is_database_unavailable
 
 BeforeCommit = Callable[[Any], None]
 _before_commit: list[BeforeCommit] = []
@@ -37,4 +46,17 @@ class CommitMixin:
             # else would leave the transaction to be committed when autocommit comes back on.
             self.rollback()  # type: ignore[attr-defined]
             raise
-        super().commit()  # type: ignore[misc]
+        try:
+            super().commit()  # type: ignore[misc]
+        except Error as error:
+            if _connection_lost(error):
+                raise OutcomeUnknown("The connection was lost during COMMIT.") from error
+            raise
+
+
+def _connection_lost(error: Error) -> bool:
+    # SQLite's COMMIT either happens or reports why not; only a server connection can be lost
+    # between sending COMMIT and reading the answer.
+    if isinstance(error, InterfaceError):
+        return True
+    return is_database_unavailable(error) and hasattr(error.__cause__, "pgcode")
