@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from accounts.throttles import StaffRateThrottle
 from audit.access import AccessLoggedMixin
 from common.exceptions import InvariantViolation
-from common.serializers import DateField, StrictInputMixin, TextField
+from common.serializers import DateField, EraseSerializer, StrictInputMixin, TextField
 from encryption.blind_index import normalize_phone
 from people import services
 from people.filters import PersonFilter
@@ -185,8 +185,13 @@ class PersonViewSet(
         )
         return Response({"matches": matches.data, "outside_scope": found.outside_scope})
 
-    @extend_schema(request=None, responses={200: PersonSerializer})
+    @extend_schema(request=EraseSerializer, responses={200: PersonSerializer})
     @action(detail=True, methods=["post"])
     def erase(self, request: Request, pk: str) -> Response:
-        person = services.person_erase(person=self.get_object(), actor=request.user)
+        person = self.get_object()
+        body = EraseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        person = services.person_erase(
+            person=person, actor=request.user, token=request.auth, otp=body.validated_data["otp"]
+        )
         return Response(PersonSerializer(person).data)

@@ -38,6 +38,7 @@ from funds.services.disbursements import disbursement_approve, disbursement_requ
 from tests.cases.helpers import case_url, open_case
 from tests.concurrency import run_at_once
 from tests.conftest import Staff
+from tests.erasure import erase_body
 from tests.funds.helpers import (
     DISBURSEMENTS_URL,
     a_request,
@@ -248,7 +249,7 @@ def test_an_erasure_racing_a_payment_neither_deadlocks_nor_keeps_a_receipt_in_cl
             send(lead, disbursement_url(item_id, "pay/"), {
                 "otp": coordinator.totp(1), "receipt_reference": "WU-RACE"
             }),
-            send(lead, case_url(case_id, "erase/")),
+            send(lead, case_url(case_id, "erase/"), erase_body(lead)),
         )  # fmt: skip
 
         assert_no_deadlock_and_no_500(payment, erasure)
