@@ -80,3 +80,17 @@ def cases_worklist(cases: QuerySet[Case]) -> QuerySet[Case]:
         )
         .order_by("urgency_rank", "-updated_at", "id")
     )
+
+
+def cases_of_person(user: User, person: Person) -> QuerySet[Case]:
+    """The cases `user` may see that `person` is on the household of now (erased ones left
+    out), most recently changed first."""
+    return (
+        cases_visible_to(user)
+        .filter(
+            memberships__person=person,
+            memberships__removed_at__isnull=True,
+            erased_at__isnull=True,
+        )
+        .order_by("-updated_at", "id")
+    )

@@ -16,8 +16,9 @@ from accounts.models import User
 from accounts.permissions import HasRole, IsAdmin
 from accounts.roles import Role
 from audit.api import IsAuditor
-from cases.permissions import CanUseCases
+from cases.permissions import CanSteerCases, CanUseCases
 from funds.permissions import CanReadFunds, CanReadReports
+from people.permissions import CanUsePeople
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,12 @@ PAGES: dict[str, Page] = {
         Page("audit", _("Audit log"), IsAuditor),
         Page("staff", _("Staff"), IsAdmin),
         Page("account", _("Your account")),
+        # The case pages (web/webcases_views.py): intake in the navigation, the others reached
+        # from a list. "case-steer" is the coordinators' part of a case page (assign, erase).
+        Page("intake", _("New intake"), CanUseCases),
+        Page("case", _("Case"), CanUseCases, in_navigation=False),
+        Page("case-steer", _("Case"), CanSteerCases, in_navigation=False),
+        Page("person", _("Person"), CanUsePeople, in_navigation=False),
     )
 }
 

@@ -1,6 +1,6 @@
 """The web interface's addresses, mounted at `/`. Ids only in paths; never personal data."""
 
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
@@ -18,7 +18,7 @@ urlpatterns = [
     # Django's own switch; POST only (with CSRF), so a link cannot change anyone's language.
     path("language/", require_POST(set_language), name="language"),
     path("account/", views.account, name="account"),
-    path("cases/", views.placeholder("cases"), name="cases"),
+    path("", include("web.webcases_urls")),
     path("funds/", views.placeholder("funds"), name="funds"),
     path("reports/", views.placeholder("reports"), name="reports"),
     path("audit/", views.placeholder("audit"), name="audit"),
