@@ -136,7 +136,7 @@ def intake(request: HttpRequest, page: Page) -> HttpResponse:
                 return redirect("web:case", case_id=case.pk)
         else:
             status = 400
-    elif step is not None:
+    elif request.method == "POST":  # a step this flow does not have
         status = 400
     return render(request, "web/webcases/intake.html", context, status=status)
 

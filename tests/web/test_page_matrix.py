@@ -34,6 +34,7 @@ from tests.matrix import (
     table_gaps,
 )
 from tests.web.helpers import signed_in_client
+from tests.web.test_webcases_matrix import CASES_ROWS
 
 SIGNED_IN = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN)
 CASEWORKERS = (CW_ASSIGNED, CW_UNASSIGNED)
@@ -95,6 +96,8 @@ TABLE: dict[str, dict[str, Expect]] = {
     "/audit/": page((AUDITOR,)),
     "/staff/": page((ADMIN,)),
 }
+
+TABLE.update(CASES_ROWS)  # the case pages' rows (tests/web/test_webcases_matrix.py)
 
 ROWS = [(path, method) for path, methods in TABLE.items() for method in methods]
 

@@ -77,7 +77,8 @@ def test_intake_checks_for_duplicates_in_plain_words_then_opens_the_case(make_st
     assert "Ruslan" not in text_of(outside)
     assert case.risk_level == "high"
     assert case.protection_concerns == ["in_hiding", "threatened_by_family"]
-    assert case.consent_to_store and not case.consent_to_share
+    assert case.consent_to_store
+    assert not case.consent_to_share
     assert CaseAssignment.objects.filter(case=case, user=caseworker.user).exists()
     checks = LogEntry.objects.filter(action=Action.DUPLICATE_CHECK)
     assert checks.count() == 3
@@ -97,7 +98,8 @@ def test_intake_refuses_what_the_api_refuses_and_records_nothing(make_staff):
     assert [no_name.status_code, bad_phone.status_code, no_risk.status_code] == [400, 400, 400]
     assert "Give a full name or a preferred name" in text_of(no_name)
     assert "Enter a phone number" in text_of(bad_phone)
-    assert Person.objects.count() == 0 and Case.objects.count() == 0
+    assert Person.objects.count() == 0
+    assert Case.objects.count() == 0
 
 
 def test_a_caseworker_works_a_case_from_its_page(make_staff):
@@ -108,7 +110,8 @@ def test_a_caseworker_works_a_case_from_its_page(make_staff):
 
     member = web.post(
         f"{url}household/",
-        {"member-relationship": "partner", "member-full_name": "Partner Person", "member-reason": "lives with him"},
+        {"member-relationship": "partner", "member-full_name": "Partner Person",
+         "member-reason": "lives with him"},
     )  # fmt: skip
     need = web.post(
         f"{url}needs/",
@@ -152,7 +155,8 @@ def test_the_case_page_offers_only_the_moves_the_workflow_allows(make_staff):
     page = web.get(f"/cases/{case.pk}/").content.decode()
     approve = web.post(f"/cases/{case.pk}/transition/", {"move-to": "approved", "move-reason": "x"})
 
-    assert 'value="intake"' in page and 'value="withdrawn"' in page
+    assert 'value="intake"' in page
+    assert 'value="withdrawn"' in page
     assert 'value="approved"' not in page  # only coordinators approve
     assert approve.status_code == 409
     assert Case.objects.get(pk=case.pk).status == "verification"
@@ -265,5 +269,6 @@ def test_the_list_puts_the_most_urgent_first_and_counts_open_needs(make_staff):
 
     assert listed.index("Critical Person") < listed.index("Low Person")
     assert re.search(rf"{critical.reference} Critical Person Critical Intake 2 ", listed)
-    assert "Critical Person" not in only_low and "Low Person" in only_low
+    assert "Critical Person" not in only_low
+    assert "Low Person" in only_low
     assert refused.status_code == 400
