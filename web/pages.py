@@ -38,14 +38,14 @@ PAGES: dict[str, Page] = {
     page.name: page
     for page in (
         Page("cases", _("Cases"), CanUseCases),
+        Page("intake", _("New intake"), CanUseCases),  # web/webcases_views.py
         Page("funds", _("Money"), CanReadFunds),
         Page("reports", _("Reports"), CanReadReports),
         Page("audit", _("Audit log"), IsAuditor),
         Page("staff", _("Staff"), IsAdmin),
         Page("account", _("Your account")),
-        # The case pages (web/webcases_views.py): intake in the navigation, the others reached
-        # from a list. "case-steer" is the coordinators' part of a case page (assign, erase).
-        Page("intake", _("New intake"), CanUseCases),
+        # The case pages reached from a list (web/webcases_views.py). "case-steer" is the
+        # coordinators' part of a case page (assign, erase).
         Page("case", _("Case"), CanUseCases, in_navigation=False),
         Page("case-steer", _("Case"), CanSteerCases, in_navigation=False),
         Page("person", _("Person"), CanUsePeople, in_navigation=False),
