@@ -68,6 +68,8 @@ def test_intake_then_a_need_a_note_and_a_transition(
     assert "A record outside your cases matches: ask a coordinator" in outcome
     assert "Example Partner" not in outcome
     if not javascript:
+        outcome_title = driver.find_element(By.ID, "outcome-title")
+        driver.execute_script("arguments[0].scrollIntoView()", outcome_title)
         screenshot(driver, "intake-duplicate-check")
     type_into(driver, "id_person-full_name", "Adam Browser-Caller")
     Select(driver.find_element(By.ID, "id_case-risk_level")).select_by_value("critical")
@@ -96,6 +98,7 @@ def test_intake_then_a_need_a_note_and_a_transition(
         assert expected in page
     assert Case.objects.get(pk=case.pk).status == "verification"
     if not javascript:
+        driver.get(f"{live_server.url}/cases/{case.pk}/")  # from its top
         screenshot(driver, "case")
     click(driver, By.LINK_TEXT, "Cases")
     assert case.reference in main_text(driver)
@@ -132,6 +135,7 @@ def test_a_coordinator_assigns_a_caseworker_and_approves(
     assert [a.user.username for a in stored.assignments.all()] == [successor.user.username]
     assert "Approved for evacuation" in main_text(driver)
     if not javascript:
+        driver.get(f"{live_server.url}/cases/{case.pk}/#assign")
         screenshot(driver, "case-coordinator")
     sign_out(driver)
 
