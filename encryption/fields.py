@@ -37,6 +37,7 @@ from django.utils.functional import cached_property
 from encryption.datakeys import NONCE_BYTES, cipher_for
 from encryption.exceptions import DecryptionError, EncryptedLookupError, EncryptionError
 from encryption.models import DataKey
+from encryption.opened import note_opened
 
 FORMAT_V1 = 1
 HEADER_BYTES = 1 + 16
@@ -111,6 +112,7 @@ class EncryptedAttribute(DeferredAttribute):
         data, plain_key = instance.__dict__, self.field.plain_key
         if plain_key not in data:
             data[plain_key] = self.field.open(instance, raw)
+            note_opened(instance, self.field.name)
         return data[plain_key]
 
     def __set__(self, instance: models.Model, value: Any) -> None:

@@ -1,11 +1,11 @@
-"""What the case pages show of a case, a person, a household, needs, notes and a timeline, and
-the ACCESS entries that showing writes.
+"""What the case pages show of a case, a person, a household, needs, notes and a timeline:
+page-shaped views over the disclosure layer (`cases.disclosure`, `people.disclosure`, see
+`audit.disclosure`), which decides what is shown in clear or not at all (an erased record
+shows nothing, not even who was on it) and collects what the response revealed; its
+middleware writes the ACCESS entries before the page leaves. The API shows the same records
+through the same functions, so a page can show nothing the API hides, and skips no entry.
 
-Until the shared disclosure layer exists, this goes through the API's own output serializers
-(cases.api, cases.items_api, people.api), which apply today's rules (an erased record shows
-nothing, not even who was on it), and writes the same ACCESS entries the API writes for the
-same data: a page can show nothing the API hides, and skips no entry. Every function here
-writes its entries before returning, so a failure to log means nothing is shown.
+Each function takes the request (whose response's collector is used) and returns plain dicts.
 """
 
 from __future__ import annotations
@@ -13,118 +13,98 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from accounts.models import User
-from audit.events import record_access
-from audit.registry import sensitive_fields_of
-from cases.api import CASE_SECRETS, PERSON_NAME_FIELDS, CaseSerializer
-from cases.items_api import NeedSerializer, NoteSerializer, TimelineEntrySerializer
+from django.http import HttpRequest
+
+from audit.disclosure import disclosure_for
+from cases.disclosure import (
+    case_disclosed,
+    need_disclosed,
+    note_disclosed,
+    timeline_entry_disclosed,
+)
 from cases.models import Case, CaseMember, Need, Note, TimelineEntry
-from people.api import PersonSerializer
+from people.disclosure import person_disclosed, person_name_disclosed
 from people.models import Person
 
 
-def _name(person: Person) -> str | None:
-    return None if person.erased else (person.full_name or person.preferred_name)
+def case_rows(*, request: HttpRequest, cases: Sequence[Case]) -> list[dict[str, Any]]:
+    """One row per case of a list: id, reference, status, risk, open needs, assignees, updated
+    time, erased, and the primary person's name (None for an erased case or person). Reveals
+    the names shown, nothing else: the list shows no case secret."""
+    disclosure = disclosure_for(request)
+    return [
+        {
+            "id": case.pk,
+            "reference": case.reference,
+            "status": case.status,
+            "risk_level": case.risk_level,
+            "open_needs": getattr(case, "open_needs", None),
+            "assigned_to": sorted(a.user.username for a in case.assignments.all()),
+            "updated_at": case.updated_at,
+            "erased": case.erased,
+            # An erased case names no one (cases.disclosure.case_disclosed's rule).
+            "person_name": None
+            if case.erased
+            else person_name_disclosed(case.primary_person, disclosure=disclosure),
+        }
+        for case in cases
+    ]
 
 
-def case_rows(*, user: User, cases: Sequence[Case]) -> list[dict[str, Any]]:
-    """One row per case of a list: id, reference, status, risk, open needs, assignees and the
-    primary person's name (None for an erased case or person). Logs the names shown."""
-    rows, named = [], []
-    for case in cases:
-        person = case.primary_person
-        name = None if case.erased else _name(person)
-        if name is not None:
-            named.append(person)
-        rows.append(
-            {
-                "id": case.pk,
-                "reference": case.reference,
-                "status": case.status,
-                "risk_level": case.risk_level,
-                "open_needs": getattr(case, "open_needs", None),
-                "assigned_to": sorted(a.user.username for a in case.assignments.all()),
-                "updated_at": case.updated_at,
-                "person_name": name,
-                "erased": case.erased,
-            }
-        )
-    record_access(instances=named, fields=PERSON_NAME_FIELDS, actor=user)
-    return rows
+def case_shown(*, request: HttpRequest, case: Case) -> dict[str, Any]:
+    """The case as `cases.disclosure.case_disclosed` shows it (secrets None once erased)."""
+    return case_disclosed(case, disclosure=disclosure_for(request))
 
 
-def case_shown(*, user: User, case: Case) -> dict[str, Any]:
-    """The case as the API's case shows it (secrets None once erased). Logs its secrets."""
-    data = CaseSerializer(case).data
-    if not case.erased:
-        record_access(instances=[case], fields=CASE_SECRETS, actor=user)
-    return dict(data)
-
-
-def household_shown(*, user: User, case: Case) -> list[dict[str, Any]]:
-    """Who is on the household now (primary person first): person id, relationship, name.
-    An erased case names no one. Logs the names shown."""
+def household_shown(*, request: HttpRequest, case: Case) -> list[dict[str, Any]]:
+    """Who is on the household now (primary person first): person id, relationship, name
+    (None for someone erased), erased. An erased case names no one. Reveals the names shown."""
     if case.erased:
         return []
-    members = (
-        CaseMember.objects.current()
-        .filter(case=case)
-        .select_related("person__data_key")
-        .order_by("relationship", "id")
-    )
+    disclosure = disclosure_for(request)
+    members = CaseMember.objects.current().filter(case=case).select_related("person__data_key")
     members = sorted(members, key=lambda m: (m.relationship != "primary", m.relationship, m.pk))
-    rows = [
+    return [
         {
             "person": member.person_id,
             "relationship": member.relationship,
-            "name": _name(member.person),
+            "name": person_name_disclosed(member.person, disclosure=disclosure),
             "erased": member.person.erased,
         }
         for member in members
     ]
-    named = [member.person for member in members if not member.person.erased]
-    record_access(instances=named, fields=PERSON_NAME_FIELDS, actor=user)
-    return rows
 
 
-def _items(user: User, case: Case, serializer: type, items: list, fields: Any) -> list[dict]:
-    data = [
-        {**row, "when": getattr(item, "at", None) or getattr(item, "created_at", None)}
-        for row, item in zip(serializer(items, many=True).data, items, strict=True)
+def needs_shown(*, request: HttpRequest, needs: list[Need]) -> list[dict[str, Any]]:
+    disclosure = disclosure_for(request)
+    return [need_disclosed(need, disclosure=disclosure) for need in needs]
+
+
+def notes_shown(*, request: HttpRequest, notes: list[Note]) -> list[dict[str, Any]]:
+    disclosure = disclosure_for(request)
+    return [
+        {**shown, "when": shown["created_at"]}
+        for shown in (note_disclosed(note, disclosure=disclosure) for note in notes)
     ]
-    if not case.erased:
-        record_access(instances=items, fields=fields, actor=user)
-    return data
 
 
-def needs_shown(*, user: User, case: Case, needs: list[Need]) -> list[dict[str, Any]]:
-    fields = set(NeedSerializer().fields) & sensitive_fields_of(Need)
-    return _items(user, case, NeedSerializer, needs, fields)
+def timeline_shown(*, request: HttpRequest, entries: list[TimelineEntry]) -> list[dict[str, Any]]:
+    disclosure = disclosure_for(request)
+    return [
+        {**shown, "when": shown["at"]}
+        for shown in (timeline_entry_disclosed(entry, disclosure=disclosure) for entry in entries)
+    ]
 
 
-def notes_shown(*, user: User, case: Case, notes: list[Note]) -> list[dict[str, Any]]:
-    fields = set(NoteSerializer().fields) & sensitive_fields_of(Note)
-    return _items(user, case, NoteSerializer, notes, fields)
+def person_shown(*, request: HttpRequest, person: Person) -> dict[str, Any]:
+    """The person as `people.disclosure.person_disclosed` shows them (all None once erased)."""
+    return person_disclosed(person, disclosure=disclosure_for(request))
 
 
-def timeline_shown(*, user: User, case: Case, entries: list[TimelineEntry]) -> list[dict[str, Any]]:
-    return _items(user, case, TimelineEntrySerializer, entries, ("reason",))
-
-
-def person_shown(*, user: User, person: Person) -> dict[str, Any]:
-    """The person as the API shows them (every personal field None once erased). Logs the
-    fields shown."""
-    data = dict(PersonSerializer(person).data)
-    if not person.erased:
-        fields = set(PersonSerializer().fields) & sensitive_fields_of(Person)
-        record_access(instances=[person], fields=fields, actor=user)
-    return data
-
-
-def record_match_names(*, user: User, people: Sequence[Person]) -> None:
-    """The duplicate check's matches in the caller's scope are shown by name: log that."""
-    record_access(
-        instances=[person for person in people if not person.erased],
-        fields=PERSON_NAME_FIELDS,
-        actor=user,
-    )
+def match_names(*, request: HttpRequest, people: Sequence[Person]) -> list[dict[str, Any]]:
+    """The duplicate check's matches in the caller's scope, by name: [{"id", "name"}]."""
+    disclosure = disclosure_for(request)
+    return [
+        {"id": person.pk, "name": person_name_disclosed(person, disclosure=disclosure)}
+        for person in people
+    ]

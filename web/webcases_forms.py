@@ -11,9 +11,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers as drf
 
-from cases.items_api import NeedSerializer
+from cases.items_api import NeedInputSerializer
 from cases.models import REFERENCE_PATTERN
-from people.api import DuplicateQuerySerializer, PersonSerializer
+from people.api import DuplicateQuerySerializer, PersonInputSerializer
 from web import webcases_labels as labels
 from web.forms import SafeForm
 
@@ -82,7 +82,7 @@ class PersonForm(SafeForm):
         values = {name: value for name, value in values.items() if name in self.fields}
         if "date_of_birth" in values:
             values["date_of_birth"] = values["date_of_birth"].isoformat()
-        self.person_fields = _apply(self, PersonSerializer(data=values))
+        self.person_fields = _apply(self, PersonInputSerializer(data=values))
         return cleaned
 
     def duplicate_criteria(self) -> dict[str, str]:
@@ -192,7 +192,7 @@ class NeedForm(SafeForm):
             values["estimated_cost"] = str(values["estimated_cost"])
         if "currency" in values:
             values["currency"] = values["currency"].upper()
-        self.need_fields = _apply(self, NeedSerializer(data=values))
+        self.need_fields = _apply(self, NeedInputSerializer(data=values))
         return cleaned
 
 
@@ -203,7 +203,7 @@ class NeedUpdateForm(SafeForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not self.errors:
-            self.need_fields = _apply(self, NeedSerializer(data=dict(cleaned), partial=True))
+            self.need_fields = _apply(self, NeedInputSerializer(data=dict(cleaned), partial=True))
         return cleaned
 
 

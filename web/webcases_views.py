@@ -34,6 +34,7 @@ from cases.selectors import (
 )
 from cases.workflow import transitions_open_to
 from common.exceptions import DomainError
+from common.money import money_text
 from people import services as people_services
 from people.selectors import people_visible_to
 from people.throttles import DuplicateCheckThrottle
@@ -77,7 +78,7 @@ def case_list(request: HttpRequest, page: Page) -> HttpResponse:
     status, rows, paginated = 200, [], None
     if filtered.is_valid():
         paginated = Paginator(filtered.qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
-        rows = disclosure.case_rows(user=request.user, cases=list(paginated.object_list))
+        rows = disclosure.case_rows(request=request, cases=list(paginated.object_list))
     else:
         status = 400
     context = {
@@ -161,11 +162,7 @@ def _duplicate_check(request: HttpRequest, form: PersonForm, context: dict[str, 
         )
         return 429
     found = people_services.person_duplicate_check(user=request.user, criteria=criteria)
-    matches = [
-        {"id": person.pk, "name": person.full_name or person.preferred_name}
-        for person in found.matches
-    ]
-    disclosure.record_match_names(user=request.user, people=found.matches)
+    matches = disclosure.match_names(request=request, people=found.matches)
     context["matches"] = matches
     outcome = []
     if matches:
@@ -216,7 +213,7 @@ def _case_page(
     **forms: Any,
 ) -> HttpResponse:
     user = request.user
-    shown = disclosure.case_shown(user=user, case=case)
+    shown = disclosure.case_shown(request=request, case=case)
     needs = list(case.needs.select_related("case__data_key"))
     notes = list(case.notes.select_related("case__data_key", "author"))
     entries = list(case.timeline.select_related("case__data_key", "actor", "caseworker"))
@@ -235,7 +232,7 @@ def _case_page(
         ],
         "household": [
             {**row, "relationship_label": labels.label_of(row["relationship"], labels.RELATIONSHIP)}
-            for row in disclosure.household_shown(user=user, case=case)
+            for row in disclosure.household_shown(request=request, case=case)
         ],
         "needs": [
             {
@@ -243,18 +240,21 @@ def _case_page(
                 "category_label": labels.label_of(row["category"], labels.NEED_CATEGORY),
                 "status_label": labels.label_of(row["status"], labels.NEED_STATUS),
                 "urgency_label": labels.label_of(row["urgency"], labels.RISK),
+                "cost": money_text(row["estimated_cost"], row["currency"])
+                if row["estimated_cost"] is not None
+                else "",
                 "form": forms.get("need_update", {}).get(str(row["id"]))
                 or NeedUpdateForm(
                     initial={"status": row["status"], "urgency": row["urgency"]},
                     prefix=f"need-{row['id']}",
                 ),
             }
-            for row in disclosure.needs_shown(user=user, case=case, needs=needs)
+            for row in disclosure.needs_shown(request=request, needs=needs)
         ],
-        "notes": disclosure.notes_shown(user=user, case=case, notes=notes),
+        "notes": disclosure.notes_shown(request=request, notes=notes),
         "timeline": [
             _timeline_row(row)
-            for row in disclosure.timeline_shown(user=user, case=case, entries=entries)
+            for row in disclosure.timeline_shown(request=request, entries=entries)
         ],
         "moves": [{"to": to, "label": labels.label_of(to, labels.MOVE_TO)} for to in moves],
         "transition_form": forms.get("transition") or TransitionForm(prefix="move"),
@@ -475,7 +475,7 @@ def person_detail(request: HttpRequest, page: Page, person_id: UUID) -> HttpResp
     person = people_visible_to(request.user).filter(pk=person_id).first()
     if person is None:  # out of scope reads exactly like missing
         raise Http404
-    shown = disclosure.person_shown(user=request.user, person=person)
+    shown = disclosure.person_shown(request=request, person=person)
     cases = [
         {
             "id": case.pk,

@@ -8,9 +8,10 @@ import pytest
 
 from accounts.roles import Role
 from audit.models import Action, LogEntry
-from cases.api import CASE_SECRETS, PERSON_NAME_FIELDS
+from cases.disclosure import CASE_SECRETS
 from cases.models import Case
 from cases.services import case_shred, case_transition
+from people.disclosure import NAME_FIELDS as PERSON_NAME_FIELDS
 from tests.web.helpers import signed_in_client
 from tests.web.test_webcases_flows import INTAKE, person_fields
 from tests.web.webcases_examples import example_case
