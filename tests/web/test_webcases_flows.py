@@ -272,3 +272,22 @@ def test_the_list_puts_the_most_urgent_first_and_counts_open_needs(make_staff):
     assert "Critical Person" not in only_low
     assert "Low Person" in only_low
     assert refused.status_code == 400
+
+
+def test_a_coordinator_finds_the_cases_nobody_works_on(make_staff):
+    coordinator = make_staff(Role.COORDINATOR)
+    lead = signed_in_client(coordinator)
+    nobodys = open_through_intake(lead, full_name="Nobody's Caller", phone="+7 928 000-00-03")
+    worked = open_through_intake(
+        signed_in_client(make_staff(Role.CASEWORKER)), full_name="Worked Caller",
+        phone="+7 928 000-00-04",
+    )  # fmt: skip
+
+    unassigned = text_of(lead.get("/cases/?assigned_to=none"))
+    caseworker_filter = signed_in_client(make_staff(Role.CASEWORKER)).get(
+        "/cases/?assigned_to=none"
+    )
+
+    assert nobodys.reference in unassigned
+    assert worked.reference not in unassigned
+    assert caseworker_filter.status_code == 400  # only coordinators filter on others' cases
