@@ -101,7 +101,8 @@ class Sealed:
 
 class EncryptedAttribute(DeferredAttribute):
     """Opens the sealed value on first read and keeps the plaintext beside it for the instance's
-    lifetime; assigning a value replaces both."""
+    lifetime; assigning a value replaces both. Each read of a stored value is noted for the
+    disclosure layer's guard (`encryption.opened`)."""
 
     def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         if instance is None:
@@ -112,7 +113,9 @@ class EncryptedAttribute(DeferredAttribute):
         data, plain_key = instance.__dict__, self.field.plain_key
         if plain_key not in data:
             data[plain_key] = self.field.open(instance, raw)
-            note_opened(instance, self.field.name)
+        # Every read, not only the first: a value opened once for a check is still noted
+        # when a response later reads it (encryption.opened).
+        note_opened(instance, self.field.name)
         return data[plain_key]
 
     def __set__(self, instance: models.Model, value: Any) -> None:

@@ -1,7 +1,7 @@
 """Which encrypted values a piece of work opened: the disclosure layer's witness.
 
 While `watching()` is active (the disclosure middleware holds it open for one response), every
-value an encrypted field opens is noted by where it lives: (model label, primary key, field
+read of a stored encrypted value is noted by where it lives: (model label, primary key, field
 name), never by its value. The disclosure layer compares this with what it was asked to show,
 so a view that reads personal data past the layer is caught before its response leaves.
 Outside a watched block (management commands, a service called from a shell) nothing is noted.

@@ -252,6 +252,30 @@ def test_a_view_that_reads_personal_data_past_the_layer_fails_loudly(shown_perso
     assert _access() == []
 
 
+@pytest.mark.django_db
+@pytest.mark.urls("tests.audit.disclosure_urls")
+def test_a_value_opened_unshown_for_a_check_is_caught_when_a_view_later_sends_it(shown_person):
+    coordinator, person = shown_person
+
+    response = signed_in_client(coordinator, raise_request_exception=False).get(
+        f"/t/leaked/{person.pk}/"
+    )
+
+    assert response.status_code == 500
+    assert NAME not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.audit.disclosure_urls")
+def test_a_service_that_checks_a_name_and_a_redirect_that_shows_nothing_pass(shown_person):
+    coordinator, person = shown_person
+
+    response = signed_in_client(coordinator).post(f"/t/corrected/{person.pk}/")
+
+    assert response.status_code == 302
+    assert _access() == []
+
+
 @pytest.fixture
 def entries_cannot_be_written(monkeypatch):
     def refuse(**kwargs):
