@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint messages screenshots clean
@@ -15,14 +16,14 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --address http://$(HOST):$(PORT)
 	$(PY) manage.py seed_demo_people
 	$(PY) manage.py seed_demo_cases
 	$(PY) manage.py seed_demo_funds
 	@echo ""
-	@echo "Web interface: http://127.0.0.1:$(PORT)/  (sign in with a demo account above;"
-	@echo "  a current code: .venv/bin/python manage.py totp_now demo-caseworker)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "Serving the web interface at http://$(HOST):$(PORT)/  (demo accounts above; a current"
+	@echo "  code: .venv/bin/python manage.py totp_now demo-caseworker). Stop with Ctrl-C."
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -32,7 +32,7 @@ from cases.selectors import cases_visible_to, caseworkers_with_open_cases, peopl
 from common.disclosed import DisclosedListMixin, DisclosedRetrieveMixin
 from common.exceptions import InvariantViolation, NotFound
 from common.pagination import CursorPagination
-from common.serializers import DateField, StrictInputMixin, TextField
+from common.serializers import DateField, EraseSerializer, StrictInputMixin, TextField
 from people.models import Person
 from people.selectors import people_visible_to
 
@@ -330,10 +330,15 @@ class CaseViewSet(
         )
         return Response(self._shown(case))
 
-    @extend_schema(request=None, responses={200: CaseSerializer})
+    @extend_schema(request=EraseSerializer, responses={200: CaseSerializer})
     @action(detail=True, methods=["post"])
     def erase(self, request: Request, pk: str) -> Response:
-        case = services.case_erase(case=self.get_object(), actor=request.user)
+        case = self.get_object()
+        body = EraseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = services.case_erase(
+            case=case, actor=request.user, token=request.auth, otp=body.validated_data["otp"]
+        )
         return Response(self._shown(case))
 
     def _shown(self, case: Case) -> dict[str, Any]:

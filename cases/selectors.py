@@ -8,11 +8,12 @@ and admins see none. Needs, notes and timeline are reached only through a visibl
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case as CaseWhen
+from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.roles import Role
-from cases.models import ENDED_STATUSES, Case, Need
+from cases.models import ENDED_STATUSES, Case, Need, RiskLevel
 from people.models import Person
 from people.selectors import people_visible_to
 
@@ -53,4 +54,43 @@ def caseworkers_with_open_cases() -> QuerySet[User]:
         User.objects.filter(is_active=True, groups__name=Role.CASEWORKER)
         .annotate(open_cases=Count("case_assignments", filter=open_case))
         .order_by("username")
+    )
+
+
+# Most urgent first: the order of the risk levels, as a number the database can sort on.
+RISK_ORDER = (RiskLevel.CRITICAL, RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW)
+OPEN_NEED_STATUSES = (Need.Status.OPEN, Need.Status.IN_PROGRESS)
+
+
+def cases_worklist(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """`cases` (already scoped by `cases_visible_to`) as a work list: most urgent first (risk
+    critical, high, medium, low; then the most recently changed), each annotated with
+    `open_needs`, how many of its needs are open or in progress. Keys, primary person and
+    assignees come in the same fixed number of queries at any size (`for_display`)."""
+    urgency = CaseWhen(
+        *(When(risk_level=level, then=Value(rank)) for rank, level in enumerate(RISK_ORDER)),
+        default=Value(len(RISK_ORDER)),
+        output_field=IntegerField(),
+    )
+    return (
+        cases.for_display()
+        .annotate(
+            urgency_rank=urgency,
+            open_needs=Count("needs", filter=Q(needs__status__in=OPEN_NEED_STATUSES)),
+        )
+        .order_by("urgency_rank", "-updated_at", "id")
+    )
+
+
+def cases_of_person(user: User, person: Person) -> QuerySet[Case]:
+    """The cases `user` may see that `person` is on the household of now (erased ones left
+    out), most recently changed first."""
+    return (
+        cases_visible_to(user)
+        .filter(
+            memberships__person=person,
+            memberships__removed_at__isnull=True,
+            erased_at__isnull=True,
+        )
+        .order_by("-updated_at", "id")
     )

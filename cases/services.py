@@ -14,9 +14,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from knox.models import AuthToken
 
 from accounts.models import User
 from accounts.roles import Role
+from accounts.services import step_up_verify
 from audit.events import record_event
 from audit.models import Action
 from cases.models import (
@@ -35,7 +37,7 @@ from cases.workflow import may_transition, transitions_open_to
 from common.exceptions import DomainError, InvariantViolation, NotFound
 from encryption.services import data_key_destroy, data_key_issue
 from people.models import Person
-from people.services import person_erase
+from people.services import person_create, person_shred
 
 CASE_FIELDS = (
     "risk_level",
@@ -170,6 +172,37 @@ def case_create(
     if created_by.has_role(Role.CASEWORKER):  # the caseworker who opens it works on it
         CaseAssignment.objects.create(case=case, user=created_by, assigned_by=created_by)
     return case
+
+
+@transaction.atomic
+def case_open_for_new_person(
+    *, created_by: User, person_fields: dict[str, Any], case_fields: dict[str, Any]
+) -> Case:
+    """Intake in one transaction: record the caller (`people.services.person_create` with
+    `person_fields`, personal fields of a Person) and open their case (`case_create` with
+    `case_fields`, names from CASE_FIELDS). Either both exist afterwards or neither does."""
+    person = person_create(created_by=created_by, **person_fields)
+    return case_create(created_by=created_by, primary_person=person, **case_fields)
+
+
+@transaction.atomic
+def case_member_record(
+    *,
+    case: Case,
+    actor: User,
+    relationship: str,
+    reason: str | None = None,
+    person_fields: dict[str, Any],
+) -> Case:
+    """Record someone new (`person_fields`, personal fields of a Person) and put them on
+    `case`'s household as `relationship`, in one transaction; the rules are
+    `case_member_add`'s (erased case 409, full household 409, primary 400)."""
+    # The case first, before the person's row (an audited write) takes the audit chain's lock.
+    case = _locked(case)
+    person = person_create(created_by=actor, **person_fields)
+    return case_member_add(
+        case=case, actor=actor, person=person, relationship=relationship, reason=reason
+    )
 
 
 @transaction.atomic
@@ -352,13 +385,30 @@ def case_member_remove(*, case: Case, actor: User, person_id: Any, reason: str) 
     return case
 
 
+def case_erase(*, case: Case, actor: User, token: AuthToken, otp: str) -> Case:
+    """Erase a case for `actor`, who proves it is them with a fresh authenticator code.
+
+    `otp` must be a current TOTP code of `actor`'s not used before (step-up, as for approving
+    money: `accounts.services.step_up_verify`, the wrong ones counted against `token`, the
+    token the request came with). Raises StepUpFailed (403) for a wrong code,
+    StepUpTokenRevoked (401) when that failure revokes `token`, InvariantViolation (409) if the
+    case was erased already. The code is checked before, and outside, the erasure's
+    transaction, so a wrong one stays counted. Then `case_shred`.
+    """
+    step_up_verify(token=token, user=actor, code=otp)
+    return case_shred(case=case, actor=actor)
+
+
 @transaction.atomic
-def case_erase(*, case: Case, actor: User) -> Case:
+def case_shred(*, case: Case, actor: User) -> Case:
     """Crypto-shred the case (its fields, needs, notes and timeline reasons are sealed under its
     key) and those of its people who are on no other case still open, and end its assignments.
     Money records stay, pseudonymous, with the case reference. The `cases.signals` hooks run
     first (funds cancels the requests still waiting for approval, while the key can still seal
-    their reasons)."""
+    their reasons).
+
+    No step-up: this is the erasure itself, for `case_erase`. A view or an API action calls
+    `case_erase`."""
     case_ending_locks.send(sender=Case, case=case, actor=actor, to=None)
     case = _locked(case)
     # Everyone ever on the household (people taken off it included), locked before deciding:
@@ -388,7 +438,7 @@ def case_erase(*, case: Case, actor: User) -> Case:
     )
     for person in people:
         if person.pk not in kept:
-            person_erase(person=person, actor=actor)
+            person_shred(person=person, actor=actor)
     return case
 
 

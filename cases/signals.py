@@ -1,7 +1,8 @@
 """Hooks that let other apps act when a case ends or is erased, without `cases` importing them.
 
 Both are sent inside the transaction of `case_transition` (to closed, rejected or withdrawn) and
-`case_erase`, with `case`, `actor` and `to` (the status moved to; None for an erasure):
+`case_shred` (the erasure behind `case_erase`), with `case`, `actor` and `to` (the status moved
+to; None for an erasure):
 
 - `case_ending_locks`, BEFORE the case row is locked: receivers lock the rows of theirs that come
   before the case in their documented lock order (funds: allocations, then disbursements), so a

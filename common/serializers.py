@@ -84,3 +84,10 @@ class DateTimeField(serializers.DateTimeField):
             return parse_client_datetime(value)
         except ValueError as error:
             raise serializers.ValidationError(str(error), code="invalid") from None
+
+
+class EraseSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of `erase/` (people and cases): a fresh code from the caller's authenticator
+    app. The erase services check it (step-up); this only checks its shape."""
+
+    otp = TextField(max_length=32)

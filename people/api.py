@@ -17,7 +17,7 @@ from accounts.throttles import StaffRateThrottle
 from audit.disclosure import Disclosure, disclosure_for
 from common.disclosed import DisclosedListMixin, DisclosedRetrieveMixin
 from common.exceptions import InvariantViolation
-from common.serializers import DateField, StrictInputMixin, TextField
+from common.serializers import DateField, EraseSerializer, StrictInputMixin, TextField
 from encryption.blind_index import normalize_phone
 from people import services
 from people.disclosure import person_disclosed, person_match_disclosed
@@ -200,8 +200,13 @@ class PersonViewSet(
             }
         )
 
-    @extend_schema(request=None, responses={200: PersonSerializer})
+    @extend_schema(request=EraseSerializer, responses={200: PersonSerializer})
     @action(detail=True, methods=["post"])
     def erase(self, request: Request, pk: str) -> Response:
-        person = services.person_erase(person=self.get_object(), actor=request.user)
+        person = self.get_object()
+        body = EraseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        person = services.person_erase(
+            person=person, actor=request.user, token=request.auth, otp=body.validated_data["otp"]
+        )
         return Response(self.shown(person))

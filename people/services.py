@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
 from accounts.models import User
+from accounts.services import step_up_verify
 from audit.events import record_event
 from audit.models import Action
 from common.exceptions import InvariantViolation
@@ -55,11 +57,28 @@ def person_update(*, person: Person, **fields: Any) -> Person:
     return person
 
 
+def person_erase(*, person: Person, actor: User, token: AuthToken, otp: str) -> Person:
+    """Erase a person for `actor`, who proves it is them with a fresh authenticator code.
+
+    `otp` must be a current TOTP code of `actor`'s not used before (step-up, as for approving
+    money: `accounts.services.step_up_verify`, the wrong ones counted against `token`, the
+    token the request came with). Raises StepUpFailed (403) for a wrong code,
+    StepUpTokenRevoked (401) when that failure revokes `token`, InvariantViolation (409) if the
+    person was erased already. The code is checked before, and outside, the erasure's
+    transaction, so a wrong one stays counted. Then `person_shred`.
+    """
+    step_up_verify(token=token, user=actor, code=otp)
+    return person_shred(person=person, actor=actor)
+
+
 @transaction.atomic
-def person_erase(*, person: Person, actor: User) -> Person:
+def person_shred(*, person: Person, actor: User | None) -> Person:
     """Crypto-shred a person: their data key is destroyed, so every copy of their fields (in
     this database, its replicas, old rows) stops opening; the live fields and blind indexes are
-    cleared too. The row stays, so cases and money records that point to it stay whole."""
+    cleared too. The row stays, so cases and money records that point to it stay whole.
+
+    No step-up: this is the erasure itself, for `person_erase` and `case_shred` (the people
+    erased with their case). A view or an API action calls `person_erase`."""
     person = Person.objects.with_keys().select_for_update(of=("self",)).get(pk=person.pk)
     if person.erased:
         raise InvariantViolation("This person has already been erased.")

@@ -16,6 +16,7 @@ def page_frame(request: HttpRequest) -> dict:
     session = getattr(request, "web_session", None)
     current = get_language()
     frame: dict = {
+        "area_stylesheet": area_stylesheet(request),
         "web_session": session,
         "navigation": [],
         "other_languages": [(code, name) for code, name in settings.LANGUAGES if code != current],
@@ -37,6 +38,28 @@ def page_frame(request: HttpRequest) -> dict:
         frame["session_end_epoch"] = int(session.next_end.timestamp())
         frame["session_end_url"] = f"{reverse('web:login')}?ended={reason}"
     return frame
+
+
+# The stylesheet of each area's own pages, loaded after web.css (which every page loads), so
+# no page downloads another area's rules. Keyed by the first part of the page's URL name.
+AREA_STYLESHEETS = {
+    "staff": "web/staff.css",
+    "account": "web/staff.css",
+    "enrol": "web/staff.css",
+    "funds": "web/money.css",
+    "cases": "web/cases.css",
+    "intake": "web/cases.css",
+    "case": "web/cases.css",
+    "person": "web/cases.css",
+}
+
+
+def area_stylesheet(request: HttpRequest) -> str | None:
+    """The static path of the stylesheet for the area the requested page belongs to, if any."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.namespace != "web" or not match.url_name:
+        return None
+    return AREA_STYLESHEETS.get(match.url_name.split("-")[0])
 
 
 def _is_current(shown, page) -> bool:

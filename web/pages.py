@@ -16,8 +16,9 @@ from accounts.models import User
 from accounts.permissions import HasRole, IsAdmin
 from accounts.roles import Role
 from audit.api import IsAuditor
-from cases.permissions import CanUseCases
+from cases.permissions import CanSteerCases, CanUseCases
 from funds.permissions import CanManageFunds, CanReadFunds, CanReadReports, CanRequestMoney
+from people.permissions import CanUsePeople
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ PAGES: dict[str, Page] = {
     page.name: page
     for page in (
         Page("cases", _("Cases"), CanUseCases),
+        Page("intake", _("New intake"), CanUseCases),  # web/webcases_views.py
         Page("funds", _("Money"), CanReadFunds),
         Page("reports", _("Reports"), CanReadReports),
         Page("audit", _("Audit log"), IsAuditor),
@@ -49,6 +51,11 @@ PAGES: dict[str, Page] = {
         Page("funds-sources", _("Funding sources"), CanReadFunds, False, "funds"),
         Page("funds-allocations", _("Allocations"), CanReadFunds, False, "funds"),
         Page("funds-rates", _("Reference exchange rates"), CanReadFunds, False, "funds"),
+        # The case pages reached from a list (web/webcases_views.py). "case-steer" is the
+        # coordinators' part of a case page (assign, erase).
+        Page("case", _("Case"), CanUseCases, in_navigation=False),
+        Page("case-steer", _("Case"), CanSteerCases, in_navigation=False),
+        Page("person", _("Person"), CanUsePeople, in_navigation=False),
     )
 }
 

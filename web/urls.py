@@ -17,7 +17,7 @@ urlpatterns = [
     path("favicon.ico", views.no_icon, name="no-icon"),
     # Django's own switch; POST only (with CSRF), so a link cannot change anyone's language.
     path("language/", require_POST(set_language), name="language"),
-    path("cases/", views.placeholder("cases"), name="cases"),
+    path("", include("web.webcases_urls")),
     path("", include("web.webmoney_urls")),
     path("reports/", views.placeholder("reports"), name="reports"),
     path("audit/", views.placeholder("audit"), name="audit"),

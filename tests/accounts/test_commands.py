@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django_otp.oath import TOTP
 from knox.models import AuthToken
 
-from accounts.models import User
+from accounts.models import SealedTOTPDevice, User
 from accounts.services import token_issue
 from tests.conftest import LOGIN_URL
 
@@ -129,7 +129,8 @@ def test_demo_commands_refuse_outside_development(settings, make_staff):
         run("totp_now", "demo-caseworker")
 
 
-def test_seed_demo_creates_one_demo_member_per_role():
+def test_seed_demo_creates_one_demo_member_per_role(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # not the developer's own var/demo-staff.json
     output = run("seed_demo")
 
     assert {u.username: set(u.roles) for u in User.objects.all()} == {
@@ -140,3 +141,42 @@ def test_seed_demo_creates_one_demo_member_per_role():
     }
     assert output.count("otpauth://totp/") == 4
     assert re.fullmatch(r"\d{6}\n", run("totp_now", "demo-auditor"))
+
+
+def test_seed_demo_keeps_the_demo_staff_and_their_secrets_across_runs(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    first = run("seed_demo", "--address", "http://127.0.0.1:8123")
+    secret = SealedTOTPDevice.objects.get(user__username="demo-coordinator").base32_secret
+    password = re.search(r"demo-coordinator  password: (\S+)", first).group(1)
+
+    second = run("seed_demo")
+
+    assert SealedTOTPDevice.objects.get(user__username="demo-coordinator").base32_secret == secret
+    assert f"demo-coordinator  password: {password}" in second
+    assert "kept from before" in second
+    assert "http://127.0.0.1:8123/" in first
+    assert User.objects.get(username="demo-coordinator").check_password(password)
+    assert oct((tmp_path / "demo-staff.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_seed_demo_reset_makes_new_secrets(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    run("seed_demo")
+    secret = SealedTOTPDevice.objects.get(user__username="demo-auditor").base32_secret
+
+    run("seed_demo", "--reset")
+
+    assert SealedTOTPDevice.objects.get(user__username="demo-auditor").base32_secret != secret
+
+
+def test_seed_demo_resets_an_account_whose_password_no_longer_matches(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    run("seed_demo")
+    user = User.objects.get(username="demo-caseworker")
+    user.set_password("changed-by-hand-123")
+    user.save(update_fields=["password"])
+
+    output = run("seed_demo")
+
+    password = re.search(r"demo-caseworker  password: (\S+)", output).group(1)
+    assert User.objects.get(username="demo-caseworker").check_password(password)

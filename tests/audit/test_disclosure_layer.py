@@ -13,7 +13,7 @@ from audit.disclosure import MASKED, Disclosure, UndisclosedRead, governed_field
 from audit.models import Action, LogEntry
 from cases.disclosure import CASE_SECRETS, case_disclosed, note_disclosed
 from cases.selectors import cases_visible_to
-from cases.services import case_erase, note_create
+from cases.services import case_shred, note_create
 from encryption.opened import watching
 from funds.disclosure import SEALED, disbursement_disclosed
 from funds.selectors import disbursements_visible_to
@@ -21,7 +21,7 @@ from funds.services.disbursements import disbursement_approve, disbursement_requ
 from people.disclosure import person_disclosed
 from people.models import PERSONAL_FIELDS, Person
 from people.selectors import people_visible_to
-from people.services import person_create, person_erase
+from people.services import person_create, person_shred
 from tests.funds.helpers import funded_case, terms
 from tests.web.helpers import signed_in_client
 
@@ -73,7 +73,7 @@ def test_a_person_is_shown_in_clear_and_every_personal_field_is_collected(make_s
 def test_an_erased_person_shows_nothing_opens_nothing_and_collects_nothing(make_staff):
     coordinator = make_staff(Role.COORDINATOR).user
     person = person_create(created_by=coordinator, full_name=NAME)
-    person_erase(person=person, actor=coordinator)
+    person_shred(person=person, actor=coordinator)
     disclosure = Disclosure(viewer=coordinator)
 
     with watching() as opened:
@@ -91,7 +91,7 @@ def test_an_erased_case_shows_no_secrets_no_household_and_collects_nothing(make_
     coordinator = make_staff(Role.COORDINATOR).user
     case, _ = funded_case(caseworker, coordinator, "erased")
     note_create(case=case, author=caseworker, body="Hiding at the cousin's flat")
-    case_erase(case=case, actor=coordinator)
+    case_shred(case=case, actor=coordinator)
     disclosure = Disclosure(viewer=coordinator)
     fresh = cases_visible_to(coordinator).for_display().get(pk=case.pk)
 
@@ -172,7 +172,7 @@ def test_an_auditor_sees_a_payee_masked_and_it_is_never_opened(payment, make_sta
 @pytest.mark.django_db
 def test_on_an_erased_case_payment_details_are_absent_for_everyone(payment, make_staff):
     coordinator = payment["coordinator"]
-    case_erase(case=payment["case"], actor=coordinator)
+    case_shred(case=payment["case"], actor=coordinator)
     for viewer in (coordinator, make_staff(Role.AUDITOR).user):
         disclosure = Disclosure(viewer=viewer)
         item = disbursements_visible_to(viewer).get(pk=payment["item"].pk)

@@ -41,6 +41,7 @@ from cases.models import Case, CaseMember
 from cases.services import Member, case_create, case_transition, need_create, note_create
 from people.models import Person
 from people.services import person_create
+from tests.erasure import erase_body
 from tests.matrix import (
     ACTORS,
     ADMIN,
@@ -250,6 +251,12 @@ def own_person_name(world: World, actor: str, kind: str) -> dict[str, Any]:
     return {"full_name": world.objects[OWN].person_name}
 
 
+def fresh_code(world: World, actor: str, kind: str) -> dict[str, Any]:
+    """An erasure's body: a fresh code of the actor's (any six digits for no one)."""
+    user = world.users.get(actor)
+    return erase_body(user) if user is not None else {"otp": "000000"}
+
+
 def assigned_caseworker(world: World, actor: str, kind: str) -> dict[str, Any]:
     return {"caseworkers": [world.users[CW_ASSIGNED].username]}
 
@@ -308,7 +315,7 @@ TABLE: list[Row] = [
     Row(f"{CASE}assign/", "POST", steering(200), assigned_caseworker),
     Row(f"{CASE}assign/", "OPTIONS", for_case_staff(200)),
     *not_allowed(f"{CASE}assign/", "GET", "HEAD", "PUT", "PATCH", "DELETE"),
-    Row(f"{CASE}erase/", "POST", steering(200)),
+    Row(f"{CASE}erase/", "POST", steering(200), fresh_code),
     Row(f"{CASE}erase/", "OPTIONS", for_case_staff(200)),
     *not_allowed(f"{CASE}erase/", "GET", "HEAD", "PUT", "PATCH", "DELETE"),
     # the household, one person at a time
@@ -370,7 +377,7 @@ TABLE: list[Row] = [
     Row(PERSON, "OPTIONS", for_case_staff(200)),
     Row(PERSON, "PATCH", scoped(200), fixed({"preferred_name": "Alias"})),
     *not_allowed(PERSON, "POST", "PUT", "DELETE"),
-    Row(f"{PERSON}erase/", "POST", steering(200)),
+    Row(f"{PERSON}erase/", "POST", steering(200), fresh_code),
     Row(f"{PERSON}erase/", "OPTIONS", for_case_staff(200)),
     *not_allowed(f"{PERSON}erase/", "GET", "HEAD", "PUT", "PATCH", "DELETE"),
 ]

@@ -23,6 +23,7 @@ from tests.cases.helpers import (
     open_case,
     record_person,
 )
+from tests.erasure import erase_body
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +184,7 @@ def test_reading_an_erased_case_logs_no_access(client, lead):
     case = open_case(client)
     url = case_url(case["id"])
     client.post(f"{url}notes/", {"body": "called"})
-    lead.post(f"{url}erase/")
+    lead.post(f"{url}erase/", erase_body(lead))
     mark = last_sequence()
 
     for path in ("", "needs/", "notes/", "timeline/"):
@@ -199,7 +200,7 @@ def test_every_name_the_list_shows_is_logged(client, lead):
     survivor = record_person(client, full_name="Survivor Of An Erased Case")
     erased = open_case(client, primary=survivor)
     open_case(client, members=[(survivor, "sibling")])
-    lead.post(case_url(erased["id"], "erase/"))
+    lead.post(case_url(erased["id"], "erase/"), erase_body(lead))
     mark = last_sequence()
 
     rows = lead.get(CASES_URL).json()["results"]

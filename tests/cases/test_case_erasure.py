@@ -23,6 +23,7 @@ from tests.cases.helpers import (
     open_case,
     record_person,
 )
+from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, person_url
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_erasure_destroys_the_case_key_and_nothing_sealed_under_it_opens_again(c
     assert all(blob is not None for blob in case_blobs)
     data_key_id = Case.objects.get(pk=case["id"]).data_key_id
 
-    response = lead.post(case_url(case["id"], "erase/"))
+    response = lead.post(case_url(case["id"], "erase/"), erase_body(lead))
 
     assert response.status_code == 200, response.json()
     data_key = DataKey.objects.get(pk=data_key_id)
@@ -104,7 +105,7 @@ def test_erasure_erases_the_people_who_are_on_no_other_case(client, lead):
     people = [m["person"] for m in case["members"]]
     blobs = {person_id: person_blobs(person_id) for person_id in people}
 
-    lead.post(case_url(case["id"], "erase/"))
+    lead.post(case_url(case["id"], "erase/"), erase_body(lead))
 
     for person_id in people:
         person = reloaded_person(person_id)
@@ -125,7 +126,7 @@ def test_a_person_also_on_another_open_case_survives_and_still_decrypts(client, 
     erased_case = open_case(client, members=[(survivor, "sibling")])
     open_case(client, primary=survivor)
 
-    lead.post(case_url(erased_case["id"], "erase/"))
+    lead.post(case_url(erased_case["id"], "erase/"), erase_body(lead))
 
     person = reloaded_person(survivor)
     assert person.erased_at is None
@@ -151,7 +152,7 @@ def test_a_person_whose_other_case_has_ended_is_erased_too(other_status, survive
     other_case = open_case(client, members=[(person, "partner")])
     move(lead, other_case["id"], other_status)
 
-    lead.post(case_url(erased_case["id"], "erase/"))
+    lead.post(case_url(erased_case["id"], "erase/"), erase_body(lead))
 
     assert (reloaded_person(person).erased_at is None) is survives
 
@@ -161,9 +162,9 @@ def test_a_person_whose_other_case_was_erased_before_is_erased_too(client, lead)
     first = open_case(client, primary=person)
     second = open_case(client, members=[(person, "child")])
 
-    lead.post(case_url(first["id"], "erase/"))
+    lead.post(case_url(first["id"], "erase/"), erase_body(lead))
     assert reloaded_person(person).erased_at is None  # still on the second, open case
-    lead.post(case_url(second["id"], "erase/"))
+    lead.post(case_url(second["id"], "erase/"), erase_body(lead))
 
     assert reloaded_person(person).erased_at is not None
 
@@ -171,9 +172,9 @@ def test_a_person_whose_other_case_was_erased_before_is_erased_too(client, lead)
 def test_a_member_erased_earlier_does_not_stop_the_case_erasure(client, lead):
     member = record_person(client, full_name="Erased Already")
     case = open_case(client, members=[(member, "parent")])
-    assert lead.post(person_url(member, "erase/")).status_code == 200
+    assert lead.post(person_url(member, "erase/"), erase_body(lead)).status_code == 200
 
-    response = lead.post(case_url(case["id"], "erase/"))
+    response = lead.post(case_url(case["id"], "erase/"), erase_body(lead))
 
     assert response.status_code == 200
     assert LogEntry.objects.filter(action=Action.ERASED, object_pk=member).count() == 1
@@ -182,7 +183,7 @@ def test_a_member_erased_earlier_does_not_stop_the_case_erasure(client, lead):
 def test_erasure_keeps_the_rows_money_records_will_point_to(client, lead):
     case = full_case(client)
 
-    lead.post(case_url(case["id"], "erase/"))
+    lead.post(case_url(case["id"], "erase/"), erase_body(lead))
 
     assert Case.objects.get(pk=case["id"]).reference == case["reference"]
     assert CaseMember.objects.filter(case_id=case["id"]).count() == 2
@@ -197,7 +198,7 @@ def test_erasure_is_audited_for_the_case_and_each_person_erased(client, lead, co
     case = open_case(client, members=[(survivor, "sibling")])
     open_case(client, primary=survivor)
 
-    lead.post(case_url(case["id"], "erase/"))
+    lead.post(case_url(case["id"], "erase/"), erase_body(lead))
 
     erased = LogEntry.objects.filter(action=Action.ERASED)
     assert sorted(entry.object_pk for entry in erased) == sorted(
@@ -212,7 +213,7 @@ def test_erasure_is_audited_for_the_case_and_each_person_erased(client, lead, co
 @pytest.fixture
 def erased_case(client, lead) -> dict:
     case = full_case(client)
-    assert lead.post(case_url(case["id"], "erase/")).status_code == 200
+    assert lead.post(case_url(case["id"], "erase/"), erase_body(lead)).status_code == 200
     return case
 
 
@@ -225,14 +226,14 @@ def erased_case(client, lead) -> dict:
         ("post", "needs/", {"category": "food", "description": "bread"}),
         ("post", "notes/", {"body": "one more thing"}),
         ("post", "assign/", {"caseworkers": []}),
-        ("post", "erase/", {}),
+        ("post", "erase/", None),  # None: a fresh code, the erasure's own body
     ],
 )
 def test_an_erased_case_refuses_every_change(method, suffix, body, erased_case, lead):
     url = case_url(erased_case["id"], suffix)
     before = Case.objects.get(pk=erased_case["id"]).updated_at
 
-    response = getattr(lead, method)(url, body)
+    response = getattr(lead, method)(url, erase_body(lead) if body is None else body)
 
     assert response.status_code == 409, response.json()
     assert Case.objects.get(pk=erased_case["id"]).updated_at == before

@@ -11,12 +11,13 @@ from django.db import connection, transaction
 
 from accounts.roles import Role
 from cases.models import Case, CaseMember
-from cases.services import Member, case_create, case_erase, case_member_add, case_update
+from cases.services import Member, case_create, case_member_add, case_shred, case_update
 from common.exceptions import InvariantViolation
 from people.models import Person
-from people.services import person_create, person_erase, person_update
+from people.services import person_create, person_shred, person_update
 from tests.cases.helpers import CASES_URL, a_case, case_url, open_case, record_person
 from tests.concurrency import run_at_once
+from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, person_url
 
 
@@ -33,7 +34,7 @@ def test_a_survivor_of_an_erased_case_is_out_of_its_caseworkers_scope(make_staff
     )
     lead.post(case_url(other.json()["id"], "assign/"), {"caseworkers": [theirs.user.username]})
 
-    lead.post(case_url(erased["id"], "erase/"))
+    lead.post(case_url(erased["id"], "erase/"), erase_body(lead))
 
     assert lead.get(person_url(shared)).json()["erased"] is False  # on an open case: kept
     assert client.get(person_url(shared)).status_code == 404
@@ -50,7 +51,7 @@ def test_someone_taken_off_a_household_is_still_erased_with_the_case(make_staff,
     taken_off = client.post(case_url(case["id"], f"members/{partner}/remove/"), {"reason": "left"})
     assert taken_off.status_code == 200
     assert client.get(person_url(partner)).status_code == 404  # not back in the creator's scope
-    lead.post(case_url(case["id"], "erase/"))
+    lead.post(case_url(case["id"], "erase/"), erase_body(lead))
 
     assert lead.get(person_url(partner)).json()["erased"] is True
 
@@ -79,7 +80,7 @@ def test_a_person_erased_after_validation_is_not_put_on_a_household(make_staff):
             risk_level="high",
         )
         late = person_create(created_by=staff, full_name="Erased Meanwhile")
-        person_erase(person=late, actor=staff)
+        person_shred(person=late, actor=staff)
 
     with pytest.raises(InvariantViolation, match="erased"):
         case_member_add(case=case, actor=staff, person=late, relationship="child")
@@ -106,7 +107,7 @@ def test_two_cases_erased_at_once_still_erase_the_person_they_share(make_staff):
         ]
 
     def erase(case: Case):
-        return lambda: transaction.atomic()(case_erase)(case=case, actor=lead)
+        return lambda: transaction.atomic()(case_shred)(case=case, actor=lead)
 
     run_at_once(*(erase(case) for case in cases))
 
@@ -149,7 +150,7 @@ def test_an_erased_case_no_longer_says_who_was_on_it(make_staff, client_for):
     client, lead = client_for(caseworker), client_for(make_staff(Role.COORDINATOR))
     case = open_case(client, members=[(record_person(client), "child")])
 
-    erased = lead.post(case_url(case["id"], "erase/")).json()
+    erased = lead.post(case_url(case["id"], "erase/"), erase_body(lead)).json()
     listed = lead.get(CASES_URL, {"erased": "true"}).json()["results"][0]
 
     assert erased["members"] == []
@@ -180,7 +181,7 @@ def test_erasing_a_case_while_its_person_is_edited_waits_instead_of_deadlocking(
 
     def erase() -> None:
         person_locked.wait()
-        case_erase(case=case, actor=lead)
+        case_shred(case=case, actor=lead)
 
     run_at_once(edit, erase)
 

@@ -28,6 +28,7 @@ from tests.cases.helpers import (
     open_case,
     record_person,
 )
+from tests.erasure import erase_body
 from tests.people.helpers import person_url
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def test_a_person_outside_scope_is_refused_exactly_like_one_that_does_not_exist(
 
 def test_an_erased_person_cannot_be_put_on_a_new_case(client, lead):
     person = record_person(client)
-    assert lead.post(person_url(person, "erase/")).status_code == 200
+    assert lead.post(person_url(person, "erase/"), erase_body(lead)).status_code == 200
 
     response = client.post(CASES_URL, a_case(person))
 

@@ -11,6 +11,7 @@ from accounts.roles import Role
 from accounts.services import staff_deactivate
 from audit.models import Action, LogEntry
 from tests.cases.helpers import case_url, error_fields, listed_cases, open_case
+from tests.erasure import erase_body
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_the_directory_lists_active_caseworkers_and_their_open_cases_only(
     closed = open_case(alice)
     lead.post(case_url(closed["id"], "transition/"), {"to": "withdrawn", "reason": "safe"})
     erased = open_case(alice)
-    lead.post(case_url(erased["id"], "erase/"))
+    lead.post(case_url(erased["id"], "erase/"), erase_body(lead))
     make_staff(Role.COORDINATOR, username="carol")
     gone = make_staff(Role.CASEWORKER, username="dave")
     staff_deactivate(user=gone.user)
@@ -162,7 +163,7 @@ def test_a_coordinator_filters_the_queue_by_caseworker_and_leaves_erased_cases_o
     bobs = add_need(bob, bobs_case["id"])
     erased = open_case(bob)
     gone = add_need(bob, erased["id"])
-    lead.post(case_url(erased["id"], "erase/"))
+    lead.post(case_url(erased["id"], "erase/"), erase_body(lead))
 
     assert ids(walk(lead, NEEDS_URL, assigned_to="alice")) == {alices["id"]}
     assert ids(walk(lead, NEEDS_URL, assigned_to="bob")) == {bobs["id"]}

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from accounts.roles import Role
 from cases.models import Case
+from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, a_person
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_a_caseworker_opens_and_moves_a_case(make_staff, client_for):
     listed = client.get(CASES_URL).json()
     assert listed["results"][0]["primary_person_name"] == "Иван Петрович Ёлкин"
 
-    erased = lead.post(f"{url}erase/")
+    erased = lead.post(f"{url}erase/", erase_body(lead))
     assert erased.status_code == 200
     assert erased.json()["summary"] is None
     assert lead.get(f"{PEOPLE_URL}{person['id']}/").json()["erased"] is True

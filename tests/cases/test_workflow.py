@@ -24,7 +24,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import staff_create, token_issue
 from cases.models import Case, Status, TimelineEntry
-from cases.services import case_create, case_erase
+from cases.services import case_create, case_shred
 from cases.workflow import TRANSITIONS, transitions_open_to
 from people.services import person_create
 
@@ -212,7 +212,7 @@ def test_a_move_without_a_target_state_is_a_bad_request(setting, body):
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", [CASEWORKER, COORDINATOR])
 def test_an_erased_case_does_not_move(setting, kind):
-    case_erase(case=Case.objects.get(pk=setting.case_id), actor=setting.users[COORDINATOR])
+    case_shred(case=Case.objects.get(pk=setting.case_id), actor=setting.users[COORDINATOR])
 
     response = transition(setting, kind, Status.VERIFICATION, "too late")
 

@@ -11,7 +11,7 @@ from encryption.blind_index import blind_index_for
 from encryption.exceptions import KeyDestroyed
 from encryption.models import DataKey
 from people.models import PERSONAL_FIELDS, Person
-from people.services import person_erase, person_update
+from people.services import person_shred, person_update
 from tests.dbdump import dump_database_text
 from tests.encryption.helpers import attacker_writes, reloaded
 
@@ -32,7 +32,7 @@ def person(new_person) -> Person:
 
 
 def test_erasure_keeps_the_row_and_clears_every_field_and_index(person, recorder):
-    person_erase(person=person, actor=recorder)
+    person_shred(person=person, actor=recorder)
 
     erased = reloaded(person)
     assert erased.erased_at is not None
@@ -46,7 +46,7 @@ def test_erasure_keeps_the_row_and_clears_every_field_and_index(person, recorder
 def test_erasure_destroys_the_data_key(person, recorder):
     wrapped = bytes(DataKey.objects.get(pk=person.data_key_id).wrapped)
 
-    person_erase(person=person, actor=recorder)
+    person_shred(person=person, actor=recorder)
 
     data_key = DataKey.objects.get(pk=person.data_key_id)
     assert data_key.wrapped is None
@@ -59,7 +59,7 @@ def test_erasure_destroys_the_data_key(person, recorder):
 def test_a_ciphertext_captured_before_erasure_no_longer_opens(person, recorder):
     captured = Person.objects.filter(pk=person.pk).values_list(*DETAILS).get()
 
-    person_erase(person=person, actor=recorder)
+    person_shred(person=person, actor=recorder)
 
     for field, sealed in zip(DETAILS, captured, strict=True):
         with pytest.raises(KeyDestroyed):
@@ -69,7 +69,7 @@ def test_a_ciphertext_captured_before_erasure_no_longer_opens(person, recorder):
 def test_a_row_restored_from_before_erasure_no_longer_opens(person, recorder):
     backup = Person.objects.filter(pk=person.pk).values(*DETAILS).get()
 
-    person_erase(person=person, actor=recorder)
+    person_shred(person=person, actor=recorder)
     for field, sealed in backup.items():  # the old ciphertexts put back from a backup
         attacker_writes(person, field, sealed.blob)
 
@@ -80,12 +80,12 @@ def test_a_row_restored_from_before_erasure_no_longer_opens(person, recorder):
 
 
 def test_an_erased_person_cannot_be_changed_or_erased_again(person, recorder):
-    person_erase(person=person, actor=recorder)
+    person_shred(person=person, actor=recorder)
 
     with pytest.raises(InvariantViolation):
         person_update(person=person, full_name="Back Again")
     with pytest.raises(InvariantViolation):
-        person_erase(person=person, actor=recorder)
+        person_shred(person=person, actor=recorder)
     assert reloaded(person).full_name is None
 
 
@@ -93,7 +93,7 @@ def test_erasure_is_audited_without_personal_data(person, recorder):
     blobs_before = Person.objects.filter(pk=person.pk).values_list(*DETAILS).get()
     indexes_before = [getattr(person, index) for index in INDEXES]
 
-    person_erase(person=person, actor=recorder)
+    person_shred(person=person, actor=recorder)
 
     erasures = LogEntry.objects.filter(action=Action.ERASED, object_pk=str(person.pk))
     assert [entry.actor_id for entry in erasures] == [recorder.pk]

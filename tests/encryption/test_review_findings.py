@@ -17,7 +17,7 @@ from encryption.exceptions import EncryptionError
 from encryption.keyring import parse_keks
 from encryption.models import DataKey
 from people.models import Person
-from people.services import person_create, person_erase, person_update
+from people.services import person_create, person_shred, person_update
 
 
 def a_key() -> str:
@@ -83,7 +83,7 @@ def test_an_erased_key_is_not_left_readable_in_the_sqlite_files(make_staff):
     database = Path(connection.settings_dict["NAME"])
 
     with transaction.atomic():
-        person_erase(person=person, actor=None)
+        person_shred(person=person, actor=None)
 
     files = [database, database.with_name(database.name + "-wal")]
     contents = b"".join(path.read_bytes() for path in files if path.exists())

@@ -22,7 +22,7 @@ from encryption.models import DataKey, KeySentinel
 from encryption.sentinels import key_problems
 from encryption.services import data_keys_rotate
 from people.models import Person
-from people.services import person_erase
+from people.services import person_shred
 from tests.encryption.helpers import table_rows
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +163,7 @@ def test_new_data_keys_are_wrapped_by_the_active_kek(people, new_kek, new_person
 def test_destroyed_keys_are_not_rewrapped_and_do_not_hold_back_the_old_kek(
     people, new_kek, old_kek_id, recorder
 ):
-    person_erase(person=people[0], actor=recorder)
+    person_shred(person=people[0], actor=recorder)
 
     with override_settings(ENCRYPTION_KEKS=f"{new_kek},{settings.ENCRYPTION_KEKS}"):
         assert data_keys_rotate() == KEYS - 1

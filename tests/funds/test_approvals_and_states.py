@@ -29,6 +29,7 @@ from funds.models import Allocation, Approval, Disbursement, FundingSource
 from funds.services import disbursements as services
 from tests.cases.helpers import case_url, error_fields, open_case
 from tests.conftest import Staff
+from tests.erasure import erase_body
 from tests.funds.helpers import (
     ALLOCATIONS_URL,
     DISBURSEMENTS_URL,
@@ -638,7 +639,7 @@ def test_over_allocating_a_source_is_refused_naming_what_is_left(lead, source, c
 
 
 def test_no_allocation_for_an_erased_case(lead, source, case_id):
-    assert lead.post(case_url(case_id, "erase/")).status_code == 200
+    assert lead.post(case_url(case_id, "erase/"), erase_body(lead)).status_code == 200
 
     response = lead.post(
         ALLOCATIONS_URL,

@@ -39,7 +39,7 @@ from accounts.roles import Role
 from accounts.services import staff_create, token_issue
 from audit.models import Action, LogEntry
 from cases.models import Case, TimelineEntry
-from cases.services import case_erase
+from cases.services import case_shred
 from funds.models import Allocation, Approval, Disbursement, FundingSource
 from funds.services.disbursements import (
     disbursement_approve,
@@ -198,7 +198,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
             "successor": _staff(Role.CASEWORKER),
         }
         live, erased = _money(staff, "live"), _money(staff, "erased")
-        case_erase(case=Case.objects.get(pk=erased.case), actor=staff["coordinator"].user)
+        case_shred(case=Case.objects.get(pk=erased.case), actor=staff["coordinator"].user)
         yield World(
             staff=staff,
             clients={name: _client(member.user) for name, member in staff.items()},

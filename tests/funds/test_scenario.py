@@ -19,6 +19,7 @@ from audit.models import Action, LogEntry
 from encryption.exceptions import KeyDestroyed
 from funds.models import Disbursement
 from tests.cases.helpers import CASES_URL, a_case, case_url
+from tests.erasure import erase_body
 from tests.funds.helpers import (
     ALLOCATIONS_URL,
     RATES_URL,
@@ -198,7 +199,7 @@ def test_helpline_call_to_audited_payment_and_erasure(
     assert "ok" in out.getvalue().lower()
 
     # The case is erased: the money stays in the accounts, the payee is gone for good.
-    erased = lead.post(case_url(case_id, "erase/"))
+    erased = lead.post(case_url(case_id, "erase/"), erase_body(lead))
     assert erased.status_code == 200, erased.json()
     after = client_for(auditor).get(SUMMARY_URL, {"group_by": "case"})
     assert after.json()["rows"] == [row]

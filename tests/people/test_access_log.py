@@ -6,6 +6,7 @@ import pytest
 
 from accounts.roles import Role
 from audit.models import Action, LogEntry
+from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, a_person, person_url
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_an_erased_person_reveals_nothing_and_is_not_logged_as_read(
 ):
     person = client_for(caseworker).post(PEOPLE_URL, a_person()).json()
     coordinator = client_for(make_staff(Role.COORDINATOR))
-    coordinator.post(person_url(person["id"], "erase/"))
+    coordinator.post(person_url(person["id"], "erase/"), erase_body(coordinator))
     before = len(access_entries())
 
     coordinator.get(person_url(person["id"]))

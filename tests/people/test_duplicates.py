@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from audit.models import Action, LogEntry
+from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, a_person, person_url
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +123,8 @@ def test_a_coordinator_sees_every_match(make_staff, client_for):
 
 def test_erased_people_no_longer_match(make_staff, client_for, caseworker):
     person = record(client_for(caseworker))
-    client_for(make_staff(Role.COORDINATOR)).post(person_url(person["id"], "erase/"))
+    lead = client_for(make_staff(Role.COORDINATOR))
+    lead.post(person_url(person["id"], "erase/"), erase_body(lead))
 
     found = client_for(caseworker).post(DUPLICATES_URL, {"phone": "+7 928 000-00-00"}).json()
 

@@ -10,6 +10,7 @@ import pytest
 from accounts.roles import Role
 from audit.models import Action, LogEntry
 from people.models import Person
+from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, a_person, person_url
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,9 @@ def test_auditors_and_admins_get_no_personal_data(
 def test_only_coordinators_erase(caseworker, client_for):
     person = create(client_for(caseworker))
 
-    response = client_for(caseworker).post(person_url(person["id"], "erase/"))
+    response = client_for(caseworker).post(
+        person_url(person["id"], "erase/"), erase_body(caseworker)
+    )
 
     assert response.status_code == 403
     assert Person.objects.get(pk=person["id"]).erased is False
@@ -193,13 +196,13 @@ def test_erasure_keeps_the_row_and_answers_erased(caseworker, coordinator, clien
     person = create(client_for(caseworker))
     client = client_for(coordinator)
 
-    response = client.post(person_url(person["id"], "erase/"))
+    response = client.post(person_url(person["id"], "erase/"), erase_body(client))
     read = client.get(person_url(person["id"])).json()
 
     assert response.status_code == 200
     assert read["erased"] is True
     assert all(read[name] is None for name in a_person())
-    assert client.post(person_url(person["id"], "erase/")).status_code == 409
+    assert client.post(person_url(person["id"], "erase/"), erase_body(client)).status_code == 409
     assert client.patch(person_url(person["id"]), {"notes": "x"}).status_code == 409
     erased = LogEntry.objects.get(action=Action.ERASED)
     assert erased.object_pk == person["id"]

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from tests.web.helpers import LOGIN, controls_of, signed_in_client, text_of
+from tests.web.webcases_examples import EXAMPLE_URLS
 from web import webstaff_views
 from web.forms import SafeForm
 from web.pages import PAGES
@@ -37,7 +38,8 @@ def every_page(make_staff) -> list[tuple[str, object]]:
         client = signed_in_client(staff)
         for page in PAGES.values():
             if page.allows(staff.user):
-                url = reverse(f"web:{page.name}")
+                example = EXAMPLE_URLS.get(page.name)  # a page naming a record: a real one
+                url = example(staff.user) if example else reverse(f"web:{page.name}")
                 seen.append((f"{url} as {role}", client.get(url)))
         seen.append((f"/audit/ as {role}, allowed or not", client.get("/audit/")))
     return seen

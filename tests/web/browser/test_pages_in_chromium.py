@@ -88,11 +88,11 @@ def test_signing_in_with_a_totp_code_lands_on_the_roles_main_page(
     sign_in(driver, live_server.url, staff)
 
     assert path_of(driver, live_server.url) == "/cases/"
-    assert heading(driver) == "Cases"
+    assert heading(driver) == "My cases"
     assert driver.title == "Cases · Safe Passage"
     assert scripts_ran(driver) is javascript
     nav = [link.text for link in driver.find_elements(By.CSS_SELECTOR, "nav a")]
-    assert nav == ["Cases", "Money", "Your account"]
+    assert nav == ["Cases", "New intake", "Money", "Your account"]
     click(driver, By.LINK_TEXT, "Your account")
     assert staff.user.username in driver.find_element(By.TAG_NAME, "main").text
 
@@ -158,7 +158,7 @@ def test_the_russian_interface_and_the_language_switch(
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
     assert heading(driver) == "Вход"
     sign_in(driver, live_server.url, staff)
-    assert heading(driver) == "Дела"
+    assert heading(driver) == "Все дела"  # noqa: RUF001 - Russian, not Latin look-alikes
     assert "При бездействии сеанс завершится в" in driver.find_element(By.TAG_NAME, "footer").text
     if not javascript:
         screenshot(driver, "cases-ru")
@@ -166,7 +166,7 @@ def test_the_russian_interface_and_the_language_switch(
     click(driver, By.CSS_SELECTOR, "form.language button[value=en]")
 
     assert path_of(driver, live_server.url) == "/cases/"
-    assert heading(driver) == "Cases"
+    assert heading(driver) == "All cases"
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
 
 
