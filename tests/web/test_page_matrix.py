@@ -34,9 +34,9 @@ from tests.matrix import (
     table_gaps,
 )
 from tests.web.helpers import signed_in_client
+from tests.web.test_webcases_matrix import CASES_ROWS
 from tests.web.test_webstaff_matrix import STAFF_ROWS
 from tests.web.webmoney_rows import WEBMONEY_ROWS
-from tests.web.test_webcases_matrix import CASES_ROWS
 
 SIGNED_IN = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN)
 CASEWORKERS = (CW_ASSIGNED, CW_UNASSIGNED)
