@@ -34,6 +34,7 @@ from common.money import (
     RateField,
     check_precision,
 )
+from common.schema import honours_idempotency_key
 from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
 from funds.filters import DisbursementFilter
 from funds.idempotency import Outcome, run_idempotent
@@ -283,6 +284,7 @@ class DisbursementViewSet(
     def _step_up(self, code: str) -> None:
         step_up_verify(token=self.request.auth, user=self.request.user, code=code)
 
+    @honours_idempotency_key
     def create(self, request: Request) -> Response:
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -330,6 +332,7 @@ class DisbursementViewSet(
         )
         return self._show(self._replay(outcome.instance.pk), outcome.status_code)
 
+    @honours_idempotency_key
     @extend_schema(request=StepUpSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
@@ -342,6 +345,7 @@ class DisbursementViewSet(
             ),
         )
 
+    @honours_idempotency_key
     @extend_schema(request=PaySerializer)
     @action(detail=True, methods=["post"])
     def pay(self, request: Request, pk: str) -> Response:
@@ -357,6 +361,7 @@ class DisbursementViewSet(
             ),
         )
 
+    @honours_idempotency_key
     @extend_schema(request=RejectSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
@@ -369,6 +374,7 @@ class DisbursementViewSet(
             ),
         )
 
+    @honours_idempotency_key
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
