@@ -55,6 +55,8 @@ class CheckedPageSizeMixin:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
             elif parameter["name"] == getattr(self, "page_query_param", None):
                 parameter["schema"].update(minimum=1)
+            elif parameter["name"] == getattr(self, "cursor_query_param", None):
+                parameter["schema"].update(minLength=1)
         return parameters
 
 

@@ -32,12 +32,14 @@ import re
 from typing import Any
 
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, build_parameter_type, force_instance
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions
 
 from common.errors import MESSAGES
+from common.money import currencies
 from common.serializers import StrictInputMixin
 
 ERROR_COMPONENT = "Error"
@@ -269,3 +271,18 @@ def honours_idempotency_key(handler: Any) -> Any:
     the schema documents the `Idempotency-Key` header (and its 422) on that operation."""
     setattr(handler, IDEMPOTENCY_MARK, True)
     return handler
+
+
+class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
+    """A currency is one of the ISO 4217 codes legal tender today (`common.money`): the
+    schema lists them, as the server checks them."""
+
+    target_class = "common.money.CurrencyField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "enum": currency_codes()}
+
+
+def currency_codes() -> list[str]:
+    """The currencies' enum (also `ENUM_NAME_OVERRIDES["CurrencyEnum"]`)."""
+    return sorted(currencies())

@@ -396,6 +396,7 @@ SPECTACULAR_SETTINGS = {
         "LevelEnum": "cases.models.RiskLevel",
         "CategoryEnum": "cases.models.NeedCategory",
         "NeedStatusEnum": "cases.models.Need.Status",
+        "CurrencyEnum": "common.schema.currency_codes",
     },
 }
 

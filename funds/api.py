@@ -127,7 +127,7 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
     status = serializers.CharField(read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
-    closed_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         check_precision(attrs.get("amount"), attrs["source"].currency, "amount")

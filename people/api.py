@@ -114,7 +114,7 @@ class DuplicateQuerySerializer(StrictInputMixin, serializers.Serializer):
 class PersonMatchSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     full_name = serializers.CharField(read_only=True)
-    preferred_name = serializers.CharField(read_only=True)
+    preferred_name = serializers.CharField(read_only=True, allow_null=True)
     date_of_birth = serializers.DateField(read_only=True)
     matched_on = serializers.SerializerMethodField()
 

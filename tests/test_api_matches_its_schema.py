@@ -16,6 +16,7 @@ Excluded by name, and only these (the README says why):
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.models import User
 from accounts.roles import Role
@@ -41,7 +43,7 @@ pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
 SCHEMA_PATH = "/api/v1/schema/"
 SEED = 20261130
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
 ROLES = [Role.CASEWORKER, Role.COORDINATOR, Role.AUDITOR, Role.ADMIN]
 
 # Operations that need a fresh one-time code (a step-up), log in or enrol: no generator can
@@ -65,6 +67,33 @@ NEEDS_ONE_TIME_CODE = [
 # They end the token the fuzzing runs on.
 ENDS_THE_TOKEN = ["POST /api/v1/auth/logout/", "POST /api/v1/auth/logout-all/"]
 EXCLUDED = NEEDS_ONE_TIME_CODE + ENDS_THE_TOKEN
+
+# `positive_data_acceptance` (a request the schema allows must not be a 400) cannot hold on
+# these by design: what makes the request valid is not a shape a schema can state. Every other
+# check runs on them.
+VALID_SHAPE_NOT_ENOUGH = {
+    # Another role than a coordinator asking for `erased=true`, `assigned_to=<someone>` or
+    # `awaiting=`: a 400 naming the filter (the issue asks for that answer; the schema is one
+    # for every role).
+    "GET /api/v1/cases/": "coordinators' filters",
+    "GET /api/v1/needs/": "coordinators' filters",
+    "GET /api/v1/people/": "coordinators' filters",
+    "GET /api/v1/funds/disbursements/": "coordinators' filters",
+    # A body naming records by id: an id that is not (or not for you) a record is a 400 on that
+    # field ("No such case."), never a 404, which would name the address itself.
+    "POST /api/v1/cases/": "ids of records in the body",
+    "POST /api/v1/funds/allocations/": "ids of records in the body; the amount's precision",
+    "POST /api/v1/funds/disbursements/": "ids of records in the body; the amount's precision",
+    # An amount must be more than zero and within its currency's minor digits (JPY none, KWD
+    # three): the currency is another field.
+    "POST /api/v1/funds/sources/": "the amount's precision depends on the currency",
+    "POST /api/v1/funds/rates/": "the two currencies must differ; the rate's date is checked",
+    # A phone number must be one libphonenumber accepts.
+    "POST /api/v1/people/": "phone numbers",
+    "POST /api/v1/people/duplicates/": "phone numbers",
+    # `from` must not be after `to`, and both within 1900 to 9999.
+    "GET /api/v1/funds/reports/summary/": "the period's two dates",
+}
 
 SENT: Counter[str] = Counter()
 
@@ -138,7 +167,12 @@ def _fuzzing_as(role: str):
     @hypothesis_settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     def test(case, tokens) -> None:
         SENT[role] += 1
-        case.call_and_validate(headers={"Authorization": f"Bearer {tokens[role]}"})
+        excluded = []
+        if case.operation.label in VALID_SHAPE_NOT_ENOUGH:
+            excluded.append(positive_data_acceptance)
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {tokens[role]}"}, excluded_checks=excluded
+        )
 
     test.__name__ = f"test_every_answer_as_{role}_matches_the_schema"
     return test
