@@ -108,10 +108,10 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     paid_by = serializers.SerializerMethodField()
     paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
     receipt_reference = serializers.CharField(read_only=True, allow_null=True)
-    payment_comment = serializers.CharField(read_only=True)
+    payment_comment = serializers.CharField(read_only=True, allow_null=True)
     closed_by = serializers.SerializerMethodField()
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    closing_reason = serializers.CharField(read_only=True)
+    closing_reason = serializers.CharField(read_only=True, allow_null=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
     def get_approvals(self, item: Disbursement) -> list[dict]:

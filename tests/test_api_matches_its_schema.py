@@ -96,6 +96,7 @@ VALID_SHAPE_NOT_ENOUGH = {
 }
 
 SENT: Counter[str] = Counter()
+SENT_TO: Counter[str] = Counter()
 
 
 def _config() -> SchemathesisConfig:
@@ -132,9 +133,18 @@ def tokens(request, django_db_setup, django_db_blocker) -> Iterator[dict[str, st
             signals.request_started.connect(close_old_connections)
             signals.request_finished.connect(close_old_connections)
             reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-            for role, count in SENT.items():
-                reporter.write_line(f"schemathesis: {count} requests as {role}")
-            reporter.write_line(f"schemathesis: {time.monotonic() - started:.0f} s in all")
+            capture = request.config.pluginmanager.get_plugin("capturemanager")
+            with capture.global_and_fixture_disabled():
+                _report(reporter, time.monotonic() - started)
+
+
+def _report(reporter, seconds: float) -> None:
+    reporter.write_line("")
+    for role, count in SENT.items():
+        reporter.write_line(f"schemathesis: {count} requests as {role}")
+    reporter.write_line(f"schemathesis: {seconds:.0f} s in all, {time.process_time():.0f} s CPU")
+    for label, count in SENT_TO.most_common(5):
+        reporter.write_line(f"schemathesis: {count} requests to {label} (the most)")
 
 
 class _Discard:
@@ -164,9 +174,15 @@ def _rates_lifted(settings) -> None:
 
 def _fuzzing_as(role: str):
     @schema.parametrize()
-    @hypothesis_settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     def test(case, tokens) -> None:
         SENT[role] += 1
+        SENT_TO[case.operation.label] += 1
         excluded = []
         if case.operation.label in VALID_SHAPE_NOT_ENOUGH:
             excluded.append(positive_data_acceptance)
