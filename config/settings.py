@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.WebSessionMiddleware",
+    "audit.disclosure.DisclosureMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -397,6 +398,9 @@ SPECTACULAR_SETTINGS = {
         "CategoryEnum": "cases.models.NeedCategory",
         "NeedStatusEnum": "cases.models.Need.Status",
         "CurrencyEnum": "common.schema.currency_codes",
+        "CaseStatusEnum": "cases.models.Status",
+        "RelationshipEnum": "cases.models.Relationship",
+        "AddableRelationshipEnum": "cases.models.ADDABLE_RELATIONSHIPS",
     },
 }
 
