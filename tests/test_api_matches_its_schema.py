@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
 SCHEMA_PATH = "/api/v1/schema/"
 SEED = 20261130
-EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "6"))
 ROLES = [Role.CASEWORKER, Role.COORDINATOR, Role.AUDITOR, Role.ADMIN]
 
 # Operations that need a fresh one-time code (a step-up), log in or enrol: no generator can
