@@ -106,7 +106,7 @@ class EntryFilter(StrictFilterSet):
 
 class EntrySerializer(serializers.ModelSerializer):
     action = serializers.CharField(source="action_name")
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     object_type = serializers.SerializerMethodField()
 
     class Meta:

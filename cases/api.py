@@ -20,7 +20,7 @@ from cases import services
 from cases.disclosure import case_disclosed
 from cases.filters import CaseFilter
 from cases.models import (
-    MEMBER_RELATIONSHIPS,
+    ADDABLE_RELATIONSHIPS,
     Case,
     ProtectionConcern,
     Relationship,
@@ -73,7 +73,7 @@ class HouseholdPersonField(VisiblePersonField):
 
 class MemberSerializer(StrictInputMixin, serializers.Serializer):
     person = serializers.UUIDField()  # resolved for the whole list at once, in validate_members
-    relationship = serializers.ChoiceField(choices=MEMBER_RELATIONSHIPS)
+    relationship = serializers.ChoiceField(choices=ADDABLE_RELATIONSHIPS)
 
 
 class CaseInputSerializer(StrictInputMixin, serializers.Serializer):
@@ -156,7 +156,7 @@ class CaseUpdateInputSerializer(CaseInputSerializer):
 
 class MemberAddSerializer(StrictInputMixin, serializers.Serializer):
     person = HouseholdPersonField()
-    relationship = serializers.ChoiceField(choices=MEMBER_RELATIONSHIPS)
+    relationship = serializers.ChoiceField(choices=ADDABLE_RELATIONSHIPS)
     reason = TextField(max_length=5000, allow_blank=True, required=False, default="")
 
 

@@ -78,8 +78,8 @@ class Relationship(models.TextChoices):
     OTHER = "other"
 
 
-# What someone can be added to a household as: the primary person is named by the case itself.
-MEMBER_RELATIONSHIPS = [choice for choice in Relationship.values if choice != Relationship.PRIMARY]
+# What a member can be added as: the primary person is named by the case itself.
+ADDABLE_RELATIONSHIPS = [choice for choice in Relationship.values if choice != Relationship.PRIMARY]
 
 
 class CaseQuerySet(models.QuerySet["Case"]):

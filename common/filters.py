@@ -6,7 +6,8 @@ set in `REST_FRAMEWORK`), so a list added later is covered without a line of its
 - a query parameter the list does not offer is a 400 that names it (`?statu=closed`);
   offered are its FilterSet's filters, its paginator's `cursor`/`page` and `page_size`, and
   DRF's `format` (content negotiation answers an unoffered format with a 404 first);
-- a parameter given twice is a 400 (which of the two would count?);
+- a parameter given twice is a 400 (which of the two would count?), and so is one given with
+  no value (`?case=`: leave it out to mean "any");
 - a filter value that breaks its enum or format is a 400 (`status=sleeping`); a well-formed id
   or username that matches nothing is an empty list, so no filter tells what exists.
 
@@ -198,6 +199,8 @@ def refuse_unknown_parameters(request: Request, offered: Iterable[str]) -> None:
             problem = _("This list has no such query parameter.")
         elif len(request.query_params.getlist(name)) > 1:
             problem = _("Give this query parameter once.")
+        elif request.query_params[name] == "":
+            problem = _("Give this query parameter a value, or leave it out.")
         if problem is None:
             continue
         if _PARAMETER_NAME.match(name):

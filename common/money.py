@@ -132,7 +132,13 @@ class CurrencyField(serializers.CharField):
         return data
 
 
-DECIMAL_STRING = {"type": "string", "format": "decimal", "example": "1500.00"}
+# What `parse_amount` and `parse_rate` take (`_AMOUNT_TEXT`) and what the API writes.
+DECIMAL_STRING = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": r"^[0-9]{1,13}(\.[0-9]{1,20})?$",
+    "example": "1500.00",
+}
 
 
 @extend_schema_field(DECIMAL_STRING)

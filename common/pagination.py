@@ -46,6 +46,19 @@ class CheckedPageSizeMixin:
             )
         return int(raw)
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF's parameters with the bounds this class checks: `page_size` 1 to 200, `page`
+        from 1 (a page past the end is a 404)."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"].update(minimum=1)
+            elif parameter["name"] == getattr(self, "cursor_query_param", None):
+                parameter["schema"].update(minLength=1)
+        return parameters
+
 
 class PageNumberPagination(CheckedPageSizeMixin, pagination.PageNumberPagination):
     pass

@@ -32,6 +32,21 @@ class StrictInputMixin:
                 if len(named) < len(refused):
                     errors["non_field_errors"] = ["The body names fields that do not exist."]
                 raise serializers.ValidationError(errors)
+            # DRF's CharField turns `42` or `true` into text: a client that sent a number where
+            # text belongs (the schema says string) made a mistake, and learns it (400).
+            not_text = sorted(
+                name
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and not field.read_only
+                and name in data
+                and data[name] is not None
+                and not isinstance(data[name], str)
+            )
+            if not_text:
+                raise serializers.ValidationError(
+                    {name: ["Enter text (a JSON string)."] for name in not_text}
+                )
         return super().to_internal_value(data)
 
 

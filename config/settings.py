@@ -294,7 +294,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     # Every list refuses query parameters it does not offer (see common/filters.py).
     "DEFAULT_FILTER_BACKENDS": ["common.filters.StrictFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -403,9 +403,10 @@ SPECTACULAR_SETTINGS = {
         "LevelEnum": "cases.models.RiskLevel",
         "CategoryEnum": "cases.models.NeedCategory",
         "NeedStatusEnum": "cases.models.Need.Status",
+        "CurrencyEnum": "common.schema.currency_codes",
         "CaseStatusEnum": "cases.models.Status",
         "RelationshipEnum": "cases.models.Relationship",
-        "MemberRelationshipEnum": "cases.models.MEMBER_RELATIONSHIPS",
+        "AddableRelationshipEnum": "cases.models.ADDABLE_RELATIONSHIPS",
     },
 }
 

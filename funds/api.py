@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from cases.selectors import cases_visible_to
 from common.exceptions import NotFound
 from common.money import CurrencyField, MoneyField, check_precision
+from common.schema import honours_idempotency_key
 from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
 from funds.filters import AllocationFilter
 from funds.idempotency import Outcome, run_idempotent
@@ -88,6 +89,7 @@ class SourceViewSet(
             raise NotFound()
         return source
 
+    @honours_idempotency_key
     def create(self, request: Request) -> Response:
         body = SourceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -125,7 +127,7 @@ class AllocationSerializer(StrictInputMixin, serializers.Serializer):
     status = serializers.CharField(read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
-    closed_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         check_precision(attrs.get("amount"), attrs["source"].currency, "amount")
@@ -162,6 +164,7 @@ class AllocationViewSet(
             raise NotFound()
         return allocation
 
+    @honours_idempotency_key
     def create(self, request: Request) -> Response:
         body = AllocationSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
@@ -175,6 +178,7 @@ class AllocationViewSet(
         )
         return Response(AllocationSerializer(outcome.instance).data, status=outcome.status_code)
 
+    @honours_idempotency_key
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:

@@ -32,6 +32,7 @@ from common.money import (
     RateField,
     check_precision,
 )
+from common.schema import honours_idempotency_key
 from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
 from funds.disclosure import disbursement_disclosed
 from funds.filters import DisbursementFilter
@@ -234,6 +235,7 @@ class DisbursementViewSet(
     def _step_up(self, code: str) -> None:
         step_up_verify(token=self.request.auth, user=self.request.user, code=code)
 
+    @honours_idempotency_key
     @extend_schema(request=DisbursementInputSerializer, responses={201: DisbursementSerializer})
     def create(self, request: Request) -> Response:
         body = DisbursementInputSerializer(data=request.data, context=self.get_serializer_context())
@@ -285,6 +287,7 @@ class DisbursementViewSet(
         )
         return self._show(self._replay(outcome.instance.pk), outcome.status_code)
 
+    @honours_idempotency_key
     @extend_schema(request=StepUpSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
@@ -297,6 +300,7 @@ class DisbursementViewSet(
             ),
         )
 
+    @honours_idempotency_key
     @extend_schema(request=PaySerializer)
     @action(detail=True, methods=["post"])
     def pay(self, request: Request, pk: str) -> Response:
@@ -312,6 +316,7 @@ class DisbursementViewSet(
             ),
         )
 
+    @honours_idempotency_key
     @extend_schema(request=RejectSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
@@ -324,6 +329,7 @@ class DisbursementViewSet(
             ),
         )
 
+    @honours_idempotency_key
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:

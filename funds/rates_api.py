@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from common.exceptions import NotFound
 from common.money import CurrencyField, RateField
+from common.schema import honours_idempotency_key
 from common.serializers import DateField, StrictInputMixin, TextField
 from funds.filters import ReferenceRateFilter
 from funds.idempotency import Outcome, run_idempotent
@@ -61,6 +62,7 @@ class ReferenceRateViewSet(
             raise NotFound()
         return rate
 
+    @honours_idempotency_key
     def create(self, request: Request) -> Response:
         body = ReferenceRateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

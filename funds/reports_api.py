@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -63,8 +64,10 @@ class SummaryReportView(JSONErrorsMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("group_by", str, enum=list(reports.GROUPINGS)),
-            OpenApiParameter("from", str, description="first day, ISO 8601 date"),
-            OpenApiParameter("to", str, description="last day, ISO 8601 date (inclusive)"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first day, ISO 8601 date"),
+            OpenApiParameter(
+                "to", OpenApiTypes.DATE, description="last day, ISO 8601 date (inclusive)"
+            ),
             OpenApiParameter("format", str, enum=["json", "csv"]),
         ],
         responses={200: dict},

@@ -180,6 +180,27 @@ def test_a_filter_given_twice_is_a_400(world, path, view, name, declared):
     assert_refused(response, name)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "view", "name", "declared"), FILTERS, ids=FILTER_IDS)
+def test_a_filter_given_with_no_value_is_a_400(world, path, view, name, declared):
+    """`?case=` used to be read as "no filter": the client's mistake answered with everything."""
+    response = world.client().get(f"{world.path(path)}?{name}=")
+
+    assert_refused(response, name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "view"), LISTS, ids=_ids(LISTS))
+def test_an_empty_page_size_or_position_is_a_400(world, path, view):
+    for name in ("page_size", "cursor" if "cursor" in _offered(view) else "page"):
+        assert_refused(world.client().get(f"{world.path(path)}?{name}="), name)
+
+
+def _offered(view: type) -> set[str]:
+    paginator = view.pagination_class() if view.pagination_class else None
+    return {getattr(paginator, "cursor_query_param", None), "page_size"} - {None}
+
+
 # --- Filter values ------------------------------------------------------------------------------
 
 # Sent to every filter: none is the enum value, id, username, time or shape any filter takes.
