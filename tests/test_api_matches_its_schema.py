@@ -53,6 +53,8 @@ NEEDS_ONE_TIME_CODE = [
     "POST /api/v1/auth/enrol/",
     "POST /api/v1/auth/enrol/confirm/",
     "POST /api/v1/auth/password/",
+    "POST /api/v1/cases/{id}/erase/",
+    "POST /api/v1/people/{id}/erase/",
     "POST /api/v1/funds/disbursements/{id}/approve/",
     "POST /api/v1/funds/disbursements/{id}/pay/",
     "POST /api/v1/staff/",
@@ -61,6 +63,7 @@ NEEDS_ONE_TIME_CODE = [
     "POST /api/v1/staff/{id}/reset-second-factor/",
     "POST /api/v1/staff/{id}/revoke-tokens/",
     "POST /api/v1/staff/{id}/roles/",
+    "POST /api/v1/staff/{id}/unlock/",
     "POST /api/v1/staff/changes/{id}/approve/",
     "POST /api/v1/staff/changes/{id}/reject/",
 ]
