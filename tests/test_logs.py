@@ -18,7 +18,7 @@ from accounts.api import MeView
 from common.log import JsonFormatter, RepeatFilter, SafeFormatter
 from common.middleware import RequestIdLogFilter
 from tests.web.helpers import signed_in_client
-from web import views
+from web import webstaff_views
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_a_page_500_writes_one_traceback_and_djangos_own_line_has_the_request_id
 ):
     client = signed_in_client(make_staff())
     client.raise_request_exception = False
-    monkeypatch.setattr(views, "render", _explode)
+    monkeypatch.setattr(webstaff_views, "render", _explode)  # the account page's view
 
     response = client.get("/account/")
 
