@@ -1,6 +1,6 @@
 """The web interface's addresses, mounted at `/`. Ids only in paths; never personal data."""
 
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
@@ -20,7 +20,6 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("cases/", views.placeholder("cases"), name="cases"),
     path("funds/", views.placeholder("funds"), name="funds"),
-    path("reports/", views.placeholder("reports"), name="reports"),
-    path("audit/", views.placeholder("audit"), name="audit"),
+    path("", include("web.weboversight_urls")),  # /reports/ and /audit/
     path("staff/", views.placeholder("staff"), name="staff"),
 ]
