@@ -9,88 +9,29 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import re
-import secrets
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.test import Client
 
 from accounts.roles import Role
 from audit.models import Checkpoint, LogEntry
-from cases.services import note_create
 from funds import reports
-from funds.services import disbursements as money
-from funds.services.sources import allocation_create, source_create
+from funds.services.sources import source_create
 from tests.audit.test_verify_against_outside_checkpoints import cut_the_tail_as_the_owner
-from tests.funds.helpers import SUMMARY_URL, funded_case, terms
+from tests.funds.helpers import SUMMARY_URL
 from tests.web.helpers import controls_of, signed_in_client, text_of
+from tests.web.weboversight_books import Books, checkpoint_now, upload, write_books
 
 pytestmark = pytest.mark.django_db
-
-REPORT = "/reports/"
-CHART = "/reports/chart.svg"
-CSV = "/reports/summary.csv"
-AUDIT = "/audit/"
-VERIFY = "/audit/verify/"
-CHECKPOINTS = "/audit/checkpoints/"
-
-
-@dataclass
-class Books:
-    """Money through the services, with personal data an auditor must never see."""
-
-    person_name: str
-    note: str
-    payee: str
-    receipt: str
-    comment: str
-    source_id: str
-    case_reference: str
 
 
 @pytest.fixture
 def books(make_staff) -> Books:
-    tag = secrets.token_hex(4)
-    caseworker = make_staff(Role.CASEWORKER).user
-    lead, second = make_staff(Role.COORDINATOR).user, make_staff(Role.COORDINATOR).user
-    case, allocation = funded_case(caseworker, lead, f"canary-name-{tag}")
-    note = f"canary-note-{tag}"
-    note_create(case=case, author=caseworker, body=note)
-    payee, receipt, comment = f"canary-payee-{tag}", f"RCPT-{tag}", f"canary-comment-{tag}"
-    paid = money.disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=terms(payee, amount="300.00")
-    )
-    money.disbursement_approve(disbursement=paid, approver=lead, comment=comment)
-    money.disbursement_pay(disbursement=paid, actor=second, receipt_reference=receipt)
-    money.disbursement_request(
-        allocation=allocation, requested_by=caseworker, terms=terms(payee, amount="45.00")
-    )
-    dollars = source_create(
-        created_by=lead,
-        name="Spring grant",
-        kind="grant",
-        currency="USD",
-        amount_received=Decimal("5000.00"),
-        received_on=allocation.source.received_on,
-    )
-    allocation_create(
-        source=dollars, case=case, category="housing", amount=Decimal("800.00"), created_by=lead
-    )
-    return Books(
-        person_name=f"Person canary-name-{tag}",
-        note=note,
-        payee=payee,
-        receipt=receipt,
-        comment=comment,
-        source_id=str(allocation.source_id),
-        case_reference=case.reference,
-    )
+    return write_books(make_staff)
 
 
 @pytest.fixture
@@ -98,10 +39,12 @@ def auditor(make_staff) -> Client:
     return signed_in_client(make_staff(Role.AUDITOR))
 
 
-def checkpoint_now() -> dict:
-    out = io.StringIO()
-    call_command("audit_checkpoint", stdout=out)
-    return json.loads(out.getvalue())
+REPORT = "/reports/"
+CHART = "/reports/chart.svg"
+CSV = "/reports/summary.csv"
+AUDIT = "/audit/"
+VERIFY = "/audit/verify/"
+CHECKPOINTS = "/audit/checkpoints/"
 
 
 # --- The summary report ---------------------------------------------------------------------
@@ -336,10 +279,6 @@ def test_an_entry_that_is_not_there_is_a_404(books, auditor, pk):
 
 
 # --- Verification and checkpoints -----------------------------------------------------------
-
-
-def upload(document: object, name: str = "kept.json") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, json.dumps(document).encode(), "application/json")
 
 
 def test_a_kept_checkpoint_proves_the_log(books, auditor):
