@@ -52,7 +52,7 @@ PRESENTATION = frozenset(
 )
 # One colour per series, told apart without colour too (the hatching), dark enough on white.
 COLOURS = ("#0b4f8a", "#c05a00", "#2e7d32", "#6a1b9a")
-HATCHES = ("", "//", "..", "xx")
+HATCHES = ("", "//", "\\\\", "--")
 _SETTINGS_LOCK = threading.Lock()
 _COORDINATE = re.compile(r"(\d\.\d{2})\d+")
 MAX_LABEL = 28  # characters of a bar's label; the table beside the chart has the whole text

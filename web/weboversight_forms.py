@@ -48,7 +48,6 @@ class ReportQueryForm(SafeForm):
         )
         self.fields["to"] = forms.CharField(
             label=_("Last day"),
-            help_text=_("Both days are included. Leave a day empty for no limit."),
             required=False,
             widget=forms.DateInput(attrs=date),
         )
