@@ -74,7 +74,7 @@ def test_the_report_shows_its_charts_and_offers_the_csv(
     wait_for_images(driver)
     drawn = images_drawn(driver)
     if not javascript:
-        screenshot(driver, "reports")
+        screenshot(driver, "reports-by-category")
 
     assert [src.split("currency=")[1] for src, _width in drawn] == ["EUR", "USD"]
     assert all(width > 300 for _src, width in drawn), drawn
@@ -132,7 +132,7 @@ def test_the_audit_log_filters_and_opens_an_entry(
 
     click(driver, By.LINK_TEXT, "Audit log")
     if javascript is False:
-        screenshot(driver, "audit")
+        screenshot(driver, "audit-log")
     filters = driver.find_element(By.CSS_SELECTOR, "details.filters")
     if not filters.get_attribute("open"):
         filters.find_element(By.TAG_NAME, "summary").click()
