@@ -105,7 +105,7 @@ def report(request: HttpRequest, page: Page) -> HttpResponse:
     form, refused = _report_query(request)
     valid = form.is_valid() and not refused
     group_by = (form.validated.get("group_by") if valid else None) or PAGE_GROUPINGS[0]
-    context: dict[str, Any] = {"page": page, "form": form, "refused": refused}
+    context: dict[str, Any] = {"page": page, "form": form, "refused": refused, "currencies": None}
     period_query = {}
     if valid:
         params = form.validated
@@ -240,7 +240,12 @@ def audit_log(request: HttpRequest, page: Page) -> HttpResponse:
     filterset = entry_filter(request.GET)
     offered = set(filterset.base_filters) | {"cursor", "page_size"}
     refused = unknown_parameters(request, offered)
-    context: dict[str, Any] = {"page": page, "form": filterset.form, "refused": refused}
+    context: dict[str, Any] = {
+        "page": page,
+        "form": filterset.form,
+        "refused": refused,
+        "entries": None,
+    }
     status = 400
     if not refused and filterset.is_valid():
         paginator = EntryPagination()
