@@ -253,3 +253,17 @@ def test_the_oversight_pages_are_light_local_and_measured(
     }
     assert heavy == {}
     assert all(figures.first_visit_bytes > 0 for figures in measured)
+
+
+def test_the_report_in_russian(live_server, make_staff, open_browser):
+    write_books(make_staff)
+    driver = open_browser(javascript=False, language="ru")
+    sign_in(driver, live_server.url, make_staff(Role.AUDITOR))
+
+    click(driver, By.LINK_TEXT, "По месяцам")
+    wait_for_images(driver)
+    screenshot(driver, "reports-ru")
+
+    assert heading(driver) == "Сводный отчёт"
+    assert "ноябрь 2026" in main_text(driver).lower()
+    assert all(width > 300 for _src, width in images_drawn(driver))
