@@ -21,6 +21,7 @@ from accounts.roles import Role
 from audit.models import Checkpoint, LogEntry
 from funds import reports
 from funds.services.sources import source_create
+from tests.audit.helpers import owner_without_triggers
 from tests.audit.test_verify_against_outside_checkpoints import cut_the_tail_as_the_owner
 from tests.funds.helpers import SUMMARY_URL
 from tests.web.helpers import controls_of, signed_in_client, text_of
@@ -414,3 +415,18 @@ def test_the_checkpoints_page_gives_the_key_and_each_checkpoint(
 def test_a_checkpoint_page_number_that_does_not_exist_is_a_400(books, auditor):
     assert auditor.get(CHECKPOINTS, {"page": "7"}).status_code == 400
     assert auditor.get(CHECKPOINTS, {"page": "x"}).status_code == 400
+
+
+def test_an_altered_entry_is_named_and_linked(books, auditor):
+    entry = LogEntry.objects.order_by("sequence")[5]
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "UPDATE audit_logentry SET object_repr = %s WHERE id = %s", ["rewritten", entry.pk]
+        )
+
+    response = auditor.post(VERIFY, {})
+
+    text = text_of(response)
+    assert f"The log does not hold: the first problem is at entry {entry.sequence}." in text
+    assert "altered" in text
+    assert f'href="/audit/entries/{entry.pk}/"' in response.content.decode()
