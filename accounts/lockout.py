@@ -141,14 +141,16 @@ def attempt_begin(*, request: HttpRequest, username: str, device_token: str | No
     )
 
 
-def _serialise(account: str, address: str | None) -> None:
+def _serialise(account: str, *addresses: str | None) -> None:
     """Attempts on one account, and from one address, queue behind each other. Locks are taken
-    account first, so two attempts cannot deadlock. (The device path locks its token's row.)"""
+    account first, then addresses in the order given (an unlock sorts them), so two attempts
+    cannot deadlock. (The device path locks its token's row.)"""
     if connection.vendor == "postgresql":
+        keys = [f"login-account:{account}"]
+        keys += [f"login-address:{address}" for address in addresses if address is not None]
         with connection.cursor() as cursor:
-            for key in (f"login-account:{account}", f"login-address:{address}"):
-                if not key.endswith("None"):
-                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+            for key in keys:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
     # SQLite needs nothing: its transactions here take the database's write lock at BEGIN.
 
 
@@ -160,18 +162,33 @@ def refusal(attempt: Attempt) -> LockedOut | None:
     if attempt.device is not None:
         return _locked(LoginFailure.objects.filter(device=attempt.device), since, limit)
     if attempt.address is not None:
-        recent = LoginFailure.objects.filter(address=attempt.address, at__gte=since)
-        counted = recent.aggregate(count=Count("id"), newest=Max("at"))
-        if counted["count"] >= limit:
-            doublings = min(counted["count"] - limit, 20)
-            delay = min(ADDRESS_FIRST_DELAY * 2**doublings, settings.LOGIN_COOLOFF)
-            if now < counted["newest"] + delay:
-                return LockedOut(until=counted["newest"] + delay)
+        slowed_until = _address_slowed_until(attempt.address, now)
+        if slowed_until is not None:
+            return LockedOut(until=slowed_until)
     unknown_devices = LoginFailure.objects.filter(account=attempt.account, device__isnull=True)
     return _locked(unknown_devices, since, limit)
 
 
+def _address_slowed_until(address: str, now: datetime) -> datetime | None:
+    """Until when new devices from `address` (a digest) must wait, or None: a delay that
+    doubles with each failure past the limit within the cool-off, at most the cool-off."""
+    limit = settings.LOGIN_FAILURE_LIMIT
+    recent = LoginFailure.objects.filter(address=address, at__gte=now - settings.LOGIN_COOLOFF)
+    counted = recent.aggregate(count=Count("id"), newest=Max("at"))
+    if counted["count"] < limit:
+        return None
+    doublings = min(counted["count"] - limit, 20)
+    delay = min(ADDRESS_FIRST_DELAY * 2**doublings, settings.LOGIN_COOLOFF)
+    until = counted["newest"] + delay
+    return until if now < until else None
+
+
 def _locked(failures, since: datetime, limit: int) -> LockedOut | None:
+    until = _locked_until(failures, since, limit)
+    return None if until is None else LockedOut(until=until)
+
+
+def _locked_until(failures, since: datetime, limit: int) -> datetime | None:
     """Locked while `limit` failures fall within the cool-off: until the oldest of the last
     `limit` leaves it."""
     times = list(
@@ -179,7 +196,7 @@ def _locked(failures, since: datetime, limit: int) -> LockedOut | None:
     )
     if len(times) < limit:
         return None
-    return LockedOut(until=times[-1] + settings.LOGIN_COOLOFF)
+    return times[-1] + settings.LOGIN_COOLOFF
 
 
 def failure_record(attempt: Attempt) -> None:
@@ -221,3 +238,64 @@ def login_attempts_purge(*, now: datetime | None = None) -> tuple[int, int]:
     _, deleted = DeviceToken.objects.filter(last_used_at__lt=cutoff).delete()
     failures += deleted.get(LoginFailure._meta.label, 0)  # those counted against the tokens
     return failures, deleted.get(DeviceToken._meta.label, 0)
+
+
+@dataclass(frozen=True)
+class LockoutState:
+    """Where an account stands with the lockout, for the admins' pages."""
+
+    locked_until: datetime | None  # for unknown devices: None when not locked
+    device_tokens_locked: int  # this account's device tokens locked by their own failures
+
+
+def lockout_state(*, user: User) -> LockoutState:
+    """Is `user` locked out for unknown devices now, and how many of their device tokens are
+    locked? Reads only; three queries."""
+    since = timezone.now() - settings.LOGIN_COOLOFF
+    limit = settings.LOGIN_FAILURE_LIMIT
+    account = _digest(_ACCOUNT_LABEL, user.username)
+    unknown = LoginFailure.objects.filter(account=account, device__isnull=True)
+    locked_until = _locked_until(unknown, since, limit)
+    devices = (
+        LoginFailure.objects.filter(device__user=user, at__gte=since)
+        .values("device")
+        .annotate(count=Count("id"))
+        .filter(count__gte=limit)
+        .count()
+    )
+    return LockoutState(locked_until=locked_until, device_tokens_locked=devices)
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """What `failures_clear` forgot, and whether any address that tried the account is still
+    slowed down (by failures for other names, or every failure when `addresses` was False)."""
+
+    account_failures: int  # unknown devices' failures against the account
+    device_failures: int  # failures counted against the account's device tokens
+    address_failures: int  # other failures from the addresses that tried it (addresses=True)
+    addresses_still_slowed: int
+
+
+def failures_clear(*, user: User, addresses: bool) -> Cleared:
+    """Forget the failures that lock `user` out (against the account and against its device
+    tokens) and, with `addresses`, every failure from the addresses that tried it, so a
+    colleague behind the same office address is not held up either. Runs in the caller's
+    transaction, queued behind attempts on the same counters (`_serialise`)."""
+    account = _digest(_ACCOUNT_LABEL, user.username)
+    own = LoginFailure.objects.filter(account=account, device__isnull=True)
+    tried_from = sorted(set(own.exclude(address=None).values_list("address", flat=True)))
+    _serialise(account, *tried_from)  # sorted: two unlocks cannot deadlock
+    device_failures, _ = LoginFailure.objects.filter(device__user=user).delete()
+    account_failures, _ = own.delete()
+    address_failures = 0
+    if addresses and tried_from:
+        address_failures, _ = LoginFailure.objects.filter(address__in=tried_from).delete()
+    now = timezone.now()
+    still = sum(1 for address in tried_from if _address_slowed_until(address, now) is not None)
+    return Cleared(
+        account_failures=account_failures,
+        device_failures=device_failures,
+        address_failures=address_failures,
+        addresses_still_slowed=still,
+    )

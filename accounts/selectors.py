@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 from knox.models import AuthToken
 
-from accounts.models import StaffChange, TokenRecord, User
+from accounts.models import EnrolmentCode, SealedTOTPDevice, StaffChange, TokenRecord, User
 
 
 def staff_list() -> QuerySet[User]:
     return User.objects.prefetch_related("groups").order_by("username")
+
+
+def staff_overview() -> QuerySet[User]:
+    """The staff list for the admins' page, in a fixed number of queries: each account with
+    `second_factor` (a confirmed authenticator) and `enrolment_open` (an enrolment code issued
+    and neither spent, withdrawn nor expired) annotated."""
+    now = timezone.now()
+    return staff_list().annotate(
+        second_factor=Exists(SealedTOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+        enrolment_open=Exists(
+            EnrolmentCode.objects.filter(
+                user=OuterRef("pk"),
+                confirmed_at__isnull=True,
+                withdrawn_at__isnull=True,
+                expires_at__gt=now,
+            )
+        ),
+    )
+
+
+def live_token_count(user: User) -> int:
+    """How many unexpired API tokens (browser sessions included) `user` holds."""
+    return AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).count()
 
 
 def live_token(*, digest: str) -> AuthToken | None:
@@ -40,7 +63,7 @@ def staff_changes() -> QuerySet[StaffChange]:
 def tokens_of(user: User) -> QuerySet[TokenRecord]:
     """The caller's own live API tokens, newest first; nobody else's."""
     return (
-        TokenRecord.objects.filter(token__user=user)
+        TokenRecord.objects.filter(token__user=user, token__expiry__gt=timezone.now())
         .select_related("token")
         .order_by("-issued_at", "id")
     )

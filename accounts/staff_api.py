@@ -125,6 +125,36 @@ class StaffChangeRejectSerializer(AdminStepUpSerializer):
     reason = TextField(max_length=2000, allow_blank=True, required=False, default="")
 
 
+class UnlockSerializer(AdminStepUpSerializer):
+    addresses = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Also forget every failure from the addresses that tried this account, so others "
+            "behind the same address (an office, a Tor exit) are not held up either."
+        ),
+    )
+
+
+class UnlockedSerializer(serializers.Serializer):
+    staff = StaffSerializer()
+    failures_cleared = serializers.IntegerField(
+        help_text="Failures forgotten: against the account (new devices) and its device tokens."
+    )
+    address_failures_cleared = serializers.IntegerField(
+        help_text="Other failures forgotten from the addresses that tried it (`addresses`)."
+    )
+    second_factor_throttle_reset = serializers.BooleanField()
+    address_unlocked = serializers.BooleanField(
+        help_text=(
+            "True when no address that tried this account is still slowed down (always true "
+            "when LOGIN_LIMIT_BY_ADDRESS is off)."
+        )
+    )
+    addresses_still_slowed = serializers.IntegerField()
+    note = serializers.CharField()
+
+
 class AdminWriteMixin:
     """Validate the body, then the admin's fresh code, before anything is written."""
 
@@ -144,7 +174,7 @@ class StaffViewSet(
     viewsets.GenericViewSet,
 ):
     """Admins manage staff: create, set roles, deactivate, reactivate, reset a second factor,
-    revoke every token."""
+    revoke every token, unlock an account the login lockout holds."""
 
     serializer_class = StaffSerializer
     permission_classes = [IsAuthenticated, IsAdmin]
@@ -216,6 +246,28 @@ class StaffViewSet(
         self.step_up(request, data)
         return Response(
             {"revoked": services.tokens_revoke_all(user=user, reason="revoked by admin")}
+        )
+
+    @extend_schema(request=UnlockSerializer, responses=UnlockedSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, pk: str) -> Response:
+        """Clear the login lockout that holds this account out (at once, audited)."""
+        data = self.checked_body(UnlockSerializer, request)
+        user = self.get_object()
+        self.step_up(request, data)
+        outcome = services.account_unlock(user=user, addresses=data["addresses"])
+        return Response(
+            UnlockedSerializer(
+                {
+                    "staff": outcome.staff,
+                    "failures_cleared": outcome.failures_cleared,
+                    "address_failures_cleared": outcome.address_failures_cleared,
+                    "second_factor_throttle_reset": outcome.second_factor_throttle_reset,
+                    "address_unlocked": outcome.address_unlocked,
+                    "addresses_still_slowed": outcome.addresses_still_slowed,
+                    "note": services.unlock_note(outcome),
+                }
+            ).data
         )
 
 

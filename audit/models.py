@@ -41,6 +41,7 @@ class Action:
     TOKEN_ISSUED = 12
     TOKEN_REVOKED = 13
     STEP_UP_FAILED = 14
+    ACCOUNT_UNLOCKED = 15  # an admin cleared the failures that locked an account out
     KEYS_REWRAPPED = 20
     ERASED = 21
     DUPLICATE_CHECK = 22
@@ -56,6 +57,7 @@ class Action:
         (TOKEN_ISSUED, "token_issued"),
         (TOKEN_REVOKED, "token_revoked"),
         (STEP_UP_FAILED, "step_up_failed"),
+        (ACCOUNT_UNLOCKED, "account_unlocked"),
         (KEYS_REWRAPPED, "keys_rewrapped"),
         (ERASED, "erased"),
         (DUPLICATE_CHECK, "duplicate_check"),

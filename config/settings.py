@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.WebSessionMiddleware",
+    "audit.disclosure.DisclosureMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -396,6 +397,9 @@ SPECTACULAR_SETTINGS = {
         "LevelEnum": "cases.models.RiskLevel",
         "CategoryEnum": "cases.models.NeedCategory",
         "NeedStatusEnum": "cases.models.Need.Status",
+        "CaseStatusEnum": "cases.models.Status",
+        "RelationshipEnum": "cases.models.Relationship",
+        "MemberRelationshipEnum": "cases.models.MEMBER_RELATIONSHIPS",
     },
 }
 

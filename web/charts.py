@@ -25,8 +25,6 @@ from decimal import Decimal
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
-ET.register_namespace("", SVG)
-ET.register_namespace("xlink", XLINK)
 
 FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
 # The CSS properties matplotlib writes, all of which SVG also takes as attributes.
@@ -185,4 +183,17 @@ def svg_without_styles(svg: bytes, *, title: str) -> bytes:
     heading = ET.Element(f"{{{SVG}}}title")
     heading.text = title
     root.insert(0, heading)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return ET.tostring(_unprefixed(root), encoding="utf-8", xml_declaration=True)
+
+
+def _unprefixed(root: ET.Element) -> ET.Element:
+    """The tree with SVG as the default namespace and `xlink:` as its prefix, written out by
+    hand: ElementTree's prefixes come from a registry global to the process, which other code
+    (the QR codes' library) changes, and `<svg:svg>` is not what every reader expects."""
+    for element in root.iter():
+        element.tag = element.tag.removeprefix(f"{{{SVG}}}")
+        for name in [key for key in element.attrib if key.startswith(f"{{{XLINK}}}")]:
+            element.set(f"xlink:{name.removeprefix(f'{{{XLINK}}}')}", element.attrib.pop(name))
+    root.set("xmlns", SVG)
+    root.set("xmlns:xlink", XLINK)
+    return root

@@ -25,7 +25,7 @@ def page_frame(request: HttpRequest) -> dict:
             {
                 "title": page.title,
                 "url": reverse(f"web:{page.name}"),
-                "current": getattr(request, "page", None) == page,
+                "current": _is_current(getattr(request, "page", None), page),
             }
             for page in navigation_for(session.user)
         ]
@@ -36,3 +36,9 @@ def page_frame(request: HttpRequest) -> dict:
         frame["session_end_epoch"] = int(session.next_end.timestamp())
         frame["session_end_url"] = f"{reverse('web:login')}?ended={reason}"
     return frame
+
+
+def _is_current(shown, page) -> bool:
+    """The page shown is this navigation entry or one of its sub-pages (`staff-new` under
+    `staff`)."""
+    return shown is not None and (shown == page or shown.name.startswith(f"{page.name}-"))

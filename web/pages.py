@@ -45,6 +45,18 @@ PAGES: dict[str, Page] = {
     )
 }
 
+# The staff and account pages' sub-pages (webstaff): reached from their page, not the menu.
+PAGES.update(
+    {
+        page.name: page
+        for page in (
+            Page("staff-new", _("New staff member"), IsAdmin, in_navigation=False),
+            Page("staff-changes", _("Changes waiting for approval"), IsAdmin, in_navigation=False),
+            Page("account-password", _("Change your password"), in_navigation=False),
+        )
+    }
+)
+
 ROLE_LABELS: dict[str, Promise] = {
     Role.CASEWORKER: _("Caseworker"),
     Role.COORDINATOR: _("Coordinator"),

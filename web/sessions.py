@@ -22,7 +22,7 @@ from knox.models import AuthToken
 
 from accounts.models import User
 from accounts.selectors import live_token
-from accounts.services import IssuedToken, LoginFailed, token_revoke
+from accounts.services import IssuedToken, LoginFailed, token_revoke, token_touch
 
 _BOUND_DIGEST = "web.token"  # the digest of the bound token
 _LAST_SEEN = "web.seen"  # POSIX seconds of the last page request
@@ -79,6 +79,8 @@ def session_resume(*, request: HttpRequest) -> WebSession | str | None:
         session_end(request=request, token=token, reason="idle timeout")
         return ENDED_IDLE
     request.session[_LAST_SEEN] = now.timestamp()
+    # As the API's authentication does: the account page says when each token was last used.
+    token_touch(token=token)
     return _describe(token=token, now=now)
 
 

@@ -17,9 +17,8 @@ urlpatterns = [
     path("favicon.ico", views.no_icon, name="no-icon"),
     # Django's own switch; POST only (with CSRF), so a link cannot change anyone's language.
     path("language/", require_POST(set_language), name="language"),
-    path("account/", views.account, name="account"),
     path("cases/", views.placeholder("cases"), name="cases"),
     path("funds/", views.placeholder("funds"), name="funds"),
     path("", include("web.weboversight_urls")),  # /reports/ and /audit/
-    path("staff/", views.placeholder("staff"), name="staff"),
+    path("", include("web.webstaff_urls")),
 ]

@@ -1,4 +1,5 @@
-"""The web pages of this slice: sign in and out, quick exit, home, account, and placeholders.
+"""The web pages of this slice: sign in and out, quick exit, home, and placeholders (the account
+pages are in web.webstaff_views).
 
 Views stay thin: a form checks shape, a service or selector does the work, a template shows
 it. Signing in goes through the same `accounts.services.login` as the API, so the lockout, the
@@ -26,7 +27,7 @@ from common import errors
 from web.decorators import page_view, sign_in_redirect
 from web.forms import SignInForm
 from web.middleware import is_web_request
-from web.pages import ROLE_LABELS, Page, main_page_for
+from web.pages import Page, main_page_for
 from web.sessions import (
     ENDED_IDLE,
     ENDED_REVOKED,
@@ -170,14 +171,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return sign_in_redirect(request)
     return redirect(f"web:{main_page_for(request.user).name}")
-
-
-@page_view("account")
-def account(request: HttpRequest, page: Page) -> HttpResponse:
-    roles = [ROLE_LABELS[role] for role in sorted(request.user.roles)]
-    idle_minutes = int(settings.UI_IDLE_TIMEOUT.total_seconds() // 60)
-    context = {"page": page, "roles": roles, "idle_minutes": idle_minutes}
-    return render(request, "web/account.html", context)
 
 
 def placeholder(name: str):

@@ -1,6 +1,6 @@
 """Every write on staff accounts, second factors and tokens, one module per concept:
 `login` (and the lockout guard), `tokens`, `step_up`, `enrolment`, `staff` (changes that apply
-at once) and `changes` (admin writes under four eyes)."""
+at once), `changes` (admin writes under four eyes) and `unlock` (clearing a lockout)."""
 
 from accounts.services.changes import (
     StaffOutcome,
@@ -35,6 +35,7 @@ from accounts.services.tokens import (
     token_touch,
     tokens_revoke_all,
 )
+from accounts.services.unlock import Unlocked, account_unlock, unlock_note
 
 __all__ = [
     "IssuedEnrolmentCode",
@@ -43,6 +44,8 @@ __all__ = [
     "StaffOutcome",
     "StepUpFailed",
     "StepUpTokenRevoked",
+    "Unlocked",
+    "account_unlock",
     "enrolment_code_issue",
     "enrolment_confirm",
     "enrolment_redeem",
@@ -65,4 +68,5 @@ __all__ = [
     "token_revoke",
     "token_touch",
     "tokens_revoke_all",
+    "unlock_note",
 ]

@@ -34,6 +34,7 @@ from tests.matrix import (
     table_gaps,
 )
 from tests.web.helpers import signed_in_client
+from tests.web.test_webstaff_matrix import STAFF_ROWS
 from tests.web.weboversight_rows import OVERSIGHT_ROWS
 
 SIGNED_IN = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN)
@@ -96,6 +97,8 @@ TABLE: dict[str, dict[str, Expect]] = {
     "/audit/": page((AUDITOR,)),
     "/staff/": page((ADMIN,)),
 }
+
+TABLE.update(STAFF_ROWS)  # the staff, account and enrolment pages (test_webstaff_matrix.py)
 TABLE.update(OVERSIGHT_ROWS)  # /reports/... and /audit/... (tests/web/weboversight_rows.py)
 
 ROWS = [(path, method) for path, methods in TABLE.items() for method in methods]

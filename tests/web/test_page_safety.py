@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from tests.web.helpers import LOGIN, controls_of, signed_in_client, text_of
-from web import views
+from web import webstaff_views
 from web.forms import SafeForm
 from web.pages import PAGES
 
@@ -132,7 +132,7 @@ def test_a_page_that_fails_shows_no_detail(make_staff, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret detail: Ruslan Abdulaev, +7 928 000-00-00")
 
-    monkeypatch.setattr(views, "render", explode)
+    monkeypatch.setattr(webstaff_views, "render", explode)  # the account page's view
     client = signed_in_client(make_staff())
     client.raise_request_exception = False
 

@@ -60,3 +60,17 @@ def test_a_chart_names_nothing_but_svg_and_keeps_its_text_as_text():
     assert ">A very long source name tha…</text>" in svg  # shortened, still text
     assert "on and on" not in svg
     assert ">Grant</text>" in svg
+
+
+def test_svg_stays_the_default_namespace_whatever_prefix_another_module_registered(monkeypatch):
+    import xml.etree.ElementTree as tree
+
+    monkeypatch.setitem(tree._namespace_map, SVG_NS, "svg")
+
+    svg = bar_chart(
+        title="t", categories=["Food"], series=[Series("Paid", [Decimal(1)])], unit="EUR"
+    )
+
+    assert svg.decode().splitlines()[1].startswith("<svg ")
+    assert b"<svg:" not in svg
+    assert ET.fromstring(svg).tag == f"{{{SVG_NS}}}svg"  # noqa: S314 - our own output
