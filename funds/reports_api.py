@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -44,7 +45,7 @@ class SummaryQuery(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("from") and attrs.get("to") and attrs["to"] < attrs["from"]:
-            raise serializers.ValidationError({"to": ["It must not be before from."]})
+            raise serializers.ValidationError({"to": [_("It must not be before from.")]})
         return attrs
 
 

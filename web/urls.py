@@ -19,7 +19,6 @@ urlpatterns = [
     path("language/", require_POST(set_language), name="language"),
     path("", include("web.webcases_urls")),
     path("", include("web.webmoney_urls")),
-    path("reports/", views.placeholder("reports"), name="reports"),
-    path("audit/", views.placeholder("audit"), name="audit"),
+    path("", include("web.weboversight_urls")),  # /reports/ and /audit/
     path("", include("web.webstaff_urls")),
 ]

@@ -1,5 +1,6 @@
-"""The web pages of this slice: sign in and out, quick exit, home, and placeholders (the account
-pages are in web.webstaff_views).
+"""The pages every visitor meets: sign in and out, quick exit, home, the neutral page and the
+error pages. Each area's pages have their own module (web.webcases_views, web.webmoney_views,
+web.weboversight_views, web.webstaff_views).
 
 Views stay thin: a form checks shape, a service or selector does the work, a template shows
 it. Signing in goes through the same `accounts.services.login` as the API, so the lockout, the
@@ -24,10 +25,10 @@ from accounts.lockout import LockedOut
 from accounts.services import LoginFailed, login
 from accounts.throttles import LoginRateThrottle
 from common import errors
-from web.decorators import page_view, sign_in_redirect
+from web.decorators import sign_in_redirect
 from web.forms import SignInForm
 from web.middleware import is_web_request
-from web.pages import Page, main_page_for
+from web.pages import main_page_for
 from web.sessions import (
     ENDED_IDLE,
     ENDED_REVOKED,
@@ -171,18 +172,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return sign_in_redirect(request)
     return redirect(f"web:{main_page_for(request.user).name}")
-
-
-def placeholder(name: str):
-    """A page that later work fills in; until then it says so, so navigation has no dead
-    link and the role checks are already in force."""
-
-    @page_view(name)
-    def view(request: HttpRequest, page: Page) -> HttpResponse:
-        return render(request, "web/placeholder.html", {"page": page})
-
-    view.__name__ = f"{name}_placeholder"
-    return view
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -37,6 +37,7 @@ from tests.web.helpers import signed_in_client
 from tests.web.test_webcases_matrix import CASES_ROWS
 from tests.web.test_webstaff_matrix import STAFF_ROWS
 from tests.web.webmoney_rows import WEBMONEY_ROWS
+from tests.web.weboversight_rows import OVERSIGHT_ROWS
 
 SIGNED_IN = (CW_ASSIGNED, CW_UNASSIGNED, COORDINATOR, AUDITOR, ADMIN)
 CASEWORKERS = (CW_ASSIGNED, CW_UNASSIGNED)
@@ -101,6 +102,7 @@ TABLE: dict[str, dict[str, Expect]] = {
 TABLE.update(WEBMONEY_ROWS)  # the money pages (tests/web/webmoney_rows.py)
 
 TABLE.update(STAFF_ROWS)  # the staff, account and enrolment pages (test_webstaff_matrix.py)
+TABLE.update(OVERSIGHT_ROWS)  # /reports/... and /audit/... (tests/web/weboversight_rows.py)
 
 TABLE.update(CASES_ROWS)  # the case pages' rows (tests/web/test_webcases_matrix.py)
 

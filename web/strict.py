@@ -1,0 +1,31 @@
+"""Pages read their query strings as strictly as the API reads a list's: a parameter the page
+does not offer, or one given twice, is refused (400) and named, never silently ignored.
+
+The rule is the API's own (`common.filters.refuse_unknown_parameters`): a page only turns its
+refusal into messages to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.http import HttpRequest
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from common.filters import refuse_unknown_parameters
+
+
+def unknown_parameters(request: HttpRequest, offered: Iterable[str]) -> list[str]:
+    """Messages for each query parameter of `request` that is not in `offered` or is given more
+    than once (a parameter's name is repeated only when it is a plain identifier); empty when
+    the query is acceptable."""
+    try:
+        refuse_unknown_parameters(Request(request), offered)
+    except ValidationError as refusal:
+        return [
+            f"{name}: {problem}" if name != "non_field_errors" else str(problem)
+            for name, problems in refusal.detail.items()
+            for problem in problems
+        ]
+    return []
