@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from accounts.filters import UsernameFilter
 from accounts.permissions import HasRole
 from accounts.roles import Role
-from audit.models import Action, Checkpoint, LogEntry
+from audit.models import Action, ChainLink, Checkpoint, LogEntry
 from audit.registry import registered_models
 from audit.selectors import checkpoints_all, entries_all
 from audit.signing import (
@@ -45,7 +46,10 @@ OBJECT_ID_PATTERN = (
 
 
 class EntryPagination(CursorPagination):
-    ordering = ("-sequence",)
+    ordering = ("-sequence",)  # the entry's link's, annotated by LogEntry's manager
+
+    def get_position_field(self, queryset: QuerySet, name: str) -> models.Field:
+        return ChainLink._meta.get_field(name)
 
 
 def _object_types() -> list[tuple[str, str]]:
@@ -108,6 +112,10 @@ class EntrySerializer(serializers.ModelSerializer):
     action = serializers.CharField(source="action_name")
     actor = serializers.CharField(source="actor.username", default=None)
     object_type = serializers.SerializerMethodField()
+    # The entry's place in the chain, from its link (null while its transaction is open).
+    sequence = serializers.IntegerField(read_only=True, allow_null=True)
+    prev_hash = serializers.CharField(read_only=True, allow_null=True)
+    entry_hash = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = LogEntry
@@ -126,6 +134,7 @@ class EntrySerializer(serializers.ModelSerializer):
             "cid",
             "client_request_id",
             "chain_version",
+            "digest",
             "prev_hash",
             "entry_hash",
         ]

@@ -18,8 +18,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from audit import verify_worker
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, chained_fields, entry_hash_of
-from audit.models import ChainHead, Checkpoint, LogEntry
+from audit.chain import (
+    CHAINED_FIELDS_V3,
+    DIGEST_FROM,
+    GENESIS_HASH,
+    chained_fields,
+    digest_of,
+    entry_hash_of,
+    link_hash_of,
+)
+from audit.models import ChainHead, ChainLink, Checkpoint, LogEntry
 from audit.signing import (
     SignedCheckpoint,
     load_public_key,
@@ -32,7 +40,9 @@ SLICE = 50_000
 PARALLEL_FROM_SLICES = 4  # starting a worker costs about a second: worth it from 200,000 entries
 # The timestamp already in its canonical text: building a datetime per row costs more than the
 # hashing does.
-_PG_TIMESTAMP = """to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+_PG_TIMESTAMP = (
+    """to_char(e."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+)
 
 
 @dataclass
@@ -148,21 +158,27 @@ def _classify(link_ok: bool, content_ok: bool) -> str:
 
 
 def _select_columns() -> str:
-    columns = ["id", "prev_hash", "entry_hash", "chain_version", *CHAINED_FIELDS]
-    quoted = [connection.ops.quote_name(LogEntry._meta.get_field(name).column) for name in columns]
+    """The link's sequence, prev_hash and entry_hash, then the entry's id, chain_version,
+    digest and content (`CHAINED_FIELDS_V3`)."""
+    columns = ["id", "chain_version", "digest", *CHAINED_FIELDS_V3]
+    quoted = [
+        "e." + connection.ops.quote_name(LogEntry._meta.get_field(name).column) for name in columns
+    ]
     if connection.vendor == "postgresql":
         quoted[columns.index("timestamp")] = _PG_TIMESTAMP
         quoted[columns.index("actor_id")] += "::text"  # a UUID object per row costs 4 µs
-    return ", ".join(quoted)
+    return ", ".join(["l.sequence", "l.prev_hash", "l.entry_hash", *quoted])
 
 
 def _stream(first: int, last: int) -> Iterator[tuple]:
-    """(id, prev_hash, entry_hash, chain_version, *CHAINED_FIELDS) for sequences first..last,
-    in order, as the database returns them (raw JSON text, and on SQLite raw UUIDs and
+    """(sequence, prev_hash, entry_hash, entry id, chain_version, digest, *CHAINED_FIELDS_V3)
+    for the links first..last, in order, each with the entry it names (all None when it names
+    none), as the database returns them (raw JSON text, and on SQLite raw UUIDs and
     timestamps: the chain module reads both forms), CHUNK rows at a time."""
     sql = (
-        f"SELECT {_select_columns()} FROM {LogEntry._meta.db_table} "  # noqa: S608
-        "WHERE sequence BETWEEN %s AND %s ORDER BY sequence"
+        f"SELECT {_select_columns()} FROM {ChainLink._meta.db_table} l "  # noqa: S608
+        f"LEFT JOIN {LogEntry._meta.db_table} e ON e.id = l.entry_id "
+        "WHERE l.sequence BETWEEN %s AND %s ORDER BY l.sequence"
     )
     # PostgreSQL's server-side cursors live inside a transaction.
     with transaction.atomic(), connection.chunked_cursor() as cursor:
@@ -171,25 +187,43 @@ def _stream(first: int, last: int) -> Iterator[tuple]:
             yield from rows
 
 
+def _hashes_match(sequence: int, stored_prev: str, stored_hash: str, row: tuple) -> bool:
+    """Does the entry's content give the link's hash? Versions 1 and 2 hash the content with
+    the sequence; version 3 hashes a digest that must be the content's (audit.chain).
+    Raises ValueError or TypeError for a value no honest writer could have stored."""
+    version, digest, content = row[4], row[5], row[6:]
+    if version >= DIGEST_FROM:
+        chained_fields(version)  # an unknown version is a forgery, not a crash
+        if digest_of(content) != digest:
+            return False
+        return link_hash_of(stored_prev, sequence, digest) == stored_hash
+    values = [sequence, *content][: len(chained_fields(version))]
+    return entry_hash_of(stored_prev, values) == stored_hash
+
+
 def verify_slice(first: int, last: int) -> SliceResult:
-    """Check entries first..last: no gap, each linked to the one before, each content hash."""
+    """Check links first..last: no gap, each linked to the one before, each naming an entry
+    whose content gives its hash."""
     result = SliceResult(first, last)
     if first == 1:
         prev_hash = GENESIS_HASH
     else:
-        before = LogEntry.objects.filter(sequence=first - 1).values_list("entry_hash", flat=True)
-        prev_hash = before.first() or ""  # a missing entry is reported by the slice before
+        before = ChainLink.objects.filter(sequence=first - 1).values_list("entry_hash", flat=True)
+        prev_hash = before.first() or ""  # a missing link is reported by the slice before
     expected = first
     for row in _stream(first, last):
-        entry_id, stored_prev, stored_hash, version, sequence = row[:5]
+        sequence, stored_prev, stored_hash, entry_id = row[:4]
         if sequence != expected:
             problem = f"sequence {expected} is missing: an entry was deleted"
             result.first_break = Break(expected, entry_id, problem)
             return result
+        if entry_id is None:
+            problem = "forged: its link names no entry (the entry was deleted)"
+            result.first_break = Break(sequence, None, problem)
+            return result
         link_ok = stored_prev == prev_hash
         try:
-            values = row[4 : 4 + len(chained_fields(version))]  # this entry's version's fields
-            content_ok = entry_hash_of(stored_prev, values) == stored_hash
+            content_ok = _hashes_match(sequence, stored_prev, stored_hash, row)
         except (ValueError, TypeError) as exc:  # a value no honest writer could have stored
             problem = f"forged: a field cannot be read back ({type(exc).__name__})"
             result.first_break = Break(sequence, entry_id, problem)
@@ -205,6 +239,17 @@ def verify_slice(first: int, last: int) -> SliceResult:
     return result
 
 
+def _unchained_entry(head_sequence: int) -> Break | None:
+    """An entry with no link was put in the log around the chain (every honest entry is linked
+    in the transaction that wrote it: at its commit on PostgreSQL)."""
+    stray = LogEntry.objects.filter(link__isnull=True).order_by("id").values_list("id", flat=True)
+    entry_id = stray.first()
+    if entry_id is None:
+        return None
+    problem = "forged: an entry is not on the chain (it has no link)"
+    return Break(head_sequence + 1, entry_id, problem)
+
+
 def stored_checkpoints() -> list[SignedCheckpoint]:
     return [signed_document_of(stored) for stored in Checkpoint.objects.order_by("sequence")]
 
@@ -216,7 +261,7 @@ def _check_against_log(checks: list[CheckpointCheck], head_sequence: int) -> Non
     """Mark each signed checkpoint the log no longer extends (cut below it, or rewritten)."""
     pending = [check for check in checks if check.problem is None]
     stored = dict(
-        LogEntry.objects.filter(
+        ChainLink.objects.filter(
             sequence__in=[check.checkpoint.sequence for check in pending]
         ).values_list("sequence", "entry_hash")
     )
@@ -287,6 +332,8 @@ def verify_chain(
     ):
         problem = "the chain head names another last entry: the tail was cut or rewritten"
         chain_break = Break(result.head_sequence + 1, None, problem)
+    if chain_break is None:
+        chain_break = _unchained_entry(head.sequence)
 
     _check_against_log(result.checks, head.sequence)
     breaks = [chain_break] if chain_break else []
@@ -309,13 +356,13 @@ def _slice_bounds(head_sequence: int, slice_size: int) -> list[tuple[int, int]]:
     An honest log numbers its entries 1..head with no gap, and is cut by arithmetic. Any other
     log is cut where its entries actually are, found by reading the sequence index alone: a
     forged, huge sequence number must not make millions of empty slices."""
-    if LogEntry.objects.filter(sequence__lte=head_sequence).count() == head_sequence:
+    if ChainLink.objects.filter(sequence__lte=head_sequence).count() == head_sequence:
         return [
             (first, min(first + slice_size - 1, head_sequence))
             for first in range(1, head_sequence + 1, slice_size)
         ]
     starts = [1]
-    sql = f"SELECT sequence FROM {LogEntry._meta.db_table} WHERE sequence <= %s ORDER BY sequence"  # noqa: S608
+    sql = f"SELECT sequence FROM {ChainLink._meta.db_table} WHERE sequence <= %s ORDER BY sequence"  # noqa: S608
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, [head_sequence])
         position = 0

@@ -8,6 +8,10 @@ back, and the hook's own error reaches the caller).
 
 A hook is called with the connection (`BaseDatabaseWrapper`) about to commit. Hooks run in the
 order they were registered, once per commit, whatever code opened the transaction.
+
+The rollback hooks (`register_on_rollback`) are told what was undone: `hook(connection, sid)`
+after a rollback to the savepoint `sid`, and `hook(connection, None)` after the whole
+transaction was rolled back, so work kept in memory for a commit can be dropped with it.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ from collections.abc import Callable
 from typing import Any
 
 BeforeCommit = Callable[[Any], None]
+OnRollback = Callable[[Any, "str | None"], None]
 _before_commit: list[BeforeCommit] = []
+_on_rollback: list[OnRollback] = []
 
 
 def register_before_commit(hook: BeforeCommit) -> None:
     """Run `hook(connection)` before every commit of the project's database connections."""
     if hook not in _before_commit:
         _before_commit.append(hook)
+
+
+def register_on_rollback(hook: OnRollback) -> None:
+    """Run `hook(connection, sid)` after every rollback to a savepoint (`sid`) and
+    `hook(connection, None)` after every rollback of a whole transaction."""
+    if hook not in _on_rollback:
+        _on_rollback.append(hook)
 
 
 class CommitMixin:
@@ -38,3 +51,22 @@ class CommitMixin:
             self.rollback()  # type: ignore[attr-defined]
             raise
         super().commit()  # type: ignore[misc]
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()  # type: ignore[misc]
+        finally:
+            for hook in tuple(_on_rollback):
+                hook(self, None)
+
+    def savepoint_rollback(self, sid: str) -> None:
+        super().savepoint_rollback(sid)  # type: ignore[misc]
+        for hook in tuple(_on_rollback):
+            hook(self, sid)
+
+    def close(self) -> None:
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            for hook in tuple(_on_rollback):  # a transaction dies with its connection
+                hook(self, None)
