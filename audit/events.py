@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Model
 
+from audit import writes
 from audit.models import Action, LogEntry
 
 _UNSET: Any = object()
@@ -41,7 +41,7 @@ def _entry(
     return entry
 
 
-@transaction.atomic
+@writes.atomic
 def record_event(
     *,
     action: int,
@@ -57,7 +57,7 @@ def record_event(
     return LogEntry.objects.append([entry])[0]
 
 
-@transaction.atomic
+@writes.atomic
 def record_access(
     *, instances: Sequence[Model], fields: Iterable[str], actor: Any = _UNSET
 ) -> list[LogEntry]:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
+from audit import writes
 from audit.events import record_event
 from audit.models import Action
 from cases.models import (
@@ -152,7 +153,7 @@ def _insert_with_a_free_reference(case: Case, attempts: int = 5) -> None:
             case.reference = new_reference()
 
 
-@transaction.atomic
+@writes.atomic
 def case_create(
     *,
     created_by: User,
@@ -172,7 +173,7 @@ def case_create(
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_update(
     *,
     case: Case,
@@ -217,7 +218,7 @@ def case_update(
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
     """Move the case along the workflow. Ending it (closed, rejected, withdrawn) goes through the
     `cases.signals` hooks: the money on it is locked first, and may refuse the move."""
@@ -251,7 +252,7 @@ def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_assign(*, case: Case, actor: User, caseworkers: Iterable[User]) -> Case:
     """The case's caseworkers become exactly `caseworkers`; each one added or taken off is a
     timeline entry. Someone removed loses access on their very next request: scope is read from
@@ -294,7 +295,7 @@ def _record_assignment(case: Case, actor: User, caseworker: User, kind: str) -> 
     )
 
 
-@transaction.atomic
+@writes.atomic
 def case_member_add(
     *,
     case: Case,
@@ -330,7 +331,7 @@ def case_member_add(
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_member_remove(*, case: Case, actor: User, person_id: Any, reason: str) -> Case:
     """Take someone off the household, with a reason (sealed on the timeline). The row stays,
     marked removed: the person stays linked to the case for its erasure, and the timeline
@@ -352,7 +353,7 @@ def case_member_remove(*, case: Case, actor: User, person_id: Any, reason: str) 
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_erase(*, case: Case, actor: User) -> Case:
     """Crypto-shred the case (its fields, needs, notes and timeline reasons are sealed under its
     key) and those of its people who are on no other case still open, and end its assignments.
@@ -392,7 +393,7 @@ def case_erase(*, case: Case, actor: User) -> Case:
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def need_create(
     *,
     case: Case,
@@ -418,7 +419,7 @@ def need_create(
     return need
 
 
-@transaction.atomic
+@writes.atomic
 def need_update(*, need: Need, **fields: Any) -> Need:
     allowed = {"category", "description", "urgency", "status", "estimated_cost", "currency"}
     if set(fields) - allowed:
@@ -431,7 +432,7 @@ def need_update(*, need: Need, **fields: Any) -> Need:
     return need
 
 
-@transaction.atomic
+@writes.atomic
 def note_create(*, case: Case, author: User, body: str) -> Note:
     case = _locked(case)
     return Note.objects.create(case=case, author=author, body=body)
