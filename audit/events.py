@@ -72,3 +72,18 @@ def record_access(
         for instance in instances
     ]
     return LogEntry.objects.append(entries)
+
+
+@transaction.atomic
+def record_reads(
+    *, revealed: Sequence[tuple[Model, Iterable[str]]], actor: Any = _UNSET
+) -> list[LogEntry]:
+    """What one response revealed, written at once: one ACCESS entry per (record, fields)
+    pair, in the order given. The disclosure layer's flush (`audit.disclosure`) is its caller;
+    how a response's reads become entries is decided here, once."""
+    entries = [
+        _entry(instance, action=Action.ACCESS, actor=actor, data={"fields": sorted(set(fields))})
+        for instance, fields in revealed
+        if fields
+    ]
+    return LogEntry.objects.append(entries) if entries else []

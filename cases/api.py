@@ -15,9 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from audit.access import AccessLoggedMixin
-from audit.events import record_access
+from audit.disclosure import Disclosure
 from cases import services
+from cases.disclosure import case_disclosed
 from cases.filters import CaseFilter
 from cases.models import (
     Case,
@@ -28,14 +28,12 @@ from cases.models import (
 )
 from cases.permissions import CanSteerCases, CanUseCases
 from cases.selectors import cases_visible_to, caseworkers_with_open_cases, people_addable_to
+from common.disclosed import DisclosedListMixin, DisclosedRetrieveMixin
 from common.exceptions import InvariantViolation, NotFound
 from common.pagination import CursorPagination
 from common.serializers import DateField, StrictInputMixin, TextField
 from people.models import Person
 from people.selectors import people_visible_to
-
-CASE_SECRETS = ("summary", "location", "safe_contact", "protection_concerns")
-PERSON_NAME_FIELDS = ["full_name", "preferred_name"]
 
 
 def _person_problem(person: Person | None) -> str | None:
@@ -79,10 +77,9 @@ class MemberSerializer(StrictInputMixin, serializers.Serializer):
     )
 
 
-class CaseSerializer(StrictInputMixin, serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
-    reference = serializers.CharField(read_only=True)
-    status = serializers.CharField(read_only=True)
+class CaseInputSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of POST (and, through CaseUpdateInputSerializer, PATCH): shape only."""
+
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     protection_concerns = serializers.ListField(
         child=serializers.ChoiceField(choices=ProtectionConcern.choices),
@@ -92,19 +89,12 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
     )
     primary_person = VisiblePersonField()
     members = MemberSerializer(many=True, required=False, max_length=services.MAX_MEMBERS)
-    assigned_to = serializers.SerializerMethodField()
     summary = TextField(max_length=20000, allow_null=True, allow_blank=True, required=False)
     location = TextField(max_length=2000, allow_null=True, allow_blank=True, required=False)
     safe_contact = TextField(max_length=2000, allow_null=True, allow_blank=True, required=False)
     consent_to_store = serializers.BooleanField(required=False)
     consent_to_share = serializers.BooleanField(required=False)
     consent_given_on = DateField(allow_null=True, required=False)
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-    erased = serializers.BooleanField(read_only=True)
-
-    def get_assigned_to(self, case: Case) -> list[str]:
-        return sorted(assignment.user.username for assignment in case.assignments.all())
 
     def validate_members(self, members: list[dict]) -> list[dict]:
         ids = [member["person"] for member in members]
@@ -136,16 +126,6 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
             )
         return attrs
 
-    def to_representation(self, case: Case) -> dict[str, Any]:
-        data = super().to_representation(case)
-        data["members"] = [
-            {"person": str(member.person_id), "relationship": member.relationship}
-            for member in sorted(case.memberships.all(), key=lambda m: (m.relationship, m.pk))
-        ]
-        if case.erased:  # nothing personal, not even who was on it
-            data.update(dict.fromkeys(CASE_SECRETS), members=[], primary_person=None)
-        return data
-
     def to_internal_members(self, attrs: dict[str, Any]) -> list[services.Member]:
         if "members" not in attrs:
             return []
@@ -155,7 +135,7 @@ class CaseSerializer(StrictInputMixin, serializers.Serializer):
         ]
 
 
-class CaseUpdateSerializer(CaseSerializer):
+class CaseUpdateInputSerializer(CaseInputSerializer):
     """PATCH: the household is not replaced wholesale by a list any more (someone left out of
     it vanished silently); it changes one person at a time, on purpose, on the timeline."""
 
@@ -187,16 +167,41 @@ class MemberRemoveSerializer(StrictInputMixin, serializers.Serializer):
     reason = TextField(max_length=5000)
 
 
+class CaseMemberOutputSerializer(serializers.Serializer):
+    person = serializers.UUIDField(read_only=True)
+    relationship = serializers.ChoiceField(choices=Relationship.choices, read_only=True)
+
+
+class CaseSerializer(serializers.Serializer):
+    """A case as `cases.disclosure.case_disclosed` shows it: rendering only."""
+
+    id = serializers.UUIDField(read_only=True)
+    reference = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices, read_only=True)
+    protection_concerns = serializers.ListField(
+        child=serializers.ChoiceField(choices=ProtectionConcern.choices),
+        read_only=True,
+        allow_null=True,
+    )
+    primary_person = serializers.UUIDField(read_only=True, allow_null=True)
+    members = CaseMemberOutputSerializer(many=True, read_only=True)
+    assigned_to = serializers.ListField(child=serializers.CharField(), read_only=True)
+    summary = serializers.CharField(read_only=True, allow_null=True)
+    location = serializers.CharField(read_only=True, allow_null=True)
+    safe_contact = serializers.CharField(read_only=True, allow_null=True)
+    consent_to_store = serializers.BooleanField(read_only=True)
+    consent_to_share = serializers.BooleanField(read_only=True)
+    consent_given_on = serializers.DateField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    erased = serializers.BooleanField(read_only=True)
+
+
 class CaseListSerializer(CaseSerializer):
     """The list adds the primary person's name, so a caseworker can tell the cases apart."""
 
-    primary_person_name = serializers.SerializerMethodField()
-
-    def get_primary_person_name(self, case: Case) -> str | None:
-        person = case.primary_person
-        if case.erased or person.erased:  # an erased case shows (and logs) no one
-            return None
-        return person.full_name or person.preferred_name
+    primary_person_name = serializers.CharField(read_only=True, allow_null=True)
 
 
 class TransitionSerializer(StrictInputMixin, serializers.Serializer):
@@ -222,9 +227,8 @@ class CaseListPagination(CursorPagination):
 
 
 class CaseViewSet(
-    AccessLoggedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
+    DisclosedListMixin,
+    DisclosedRetrieveMixin,
     viewsets.GenericViewSet,
 ):
     """Cases are never hard-deleted: `erase/` crypto-shreds them and keeps the row."""
@@ -233,7 +237,7 @@ class CaseViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
     pagination_class = CaseListPagination
     filterset_class = CaseFilter  # erased cases leave the list (see cases/filters.py)
-    access_logged_fields = CASE_SECRETS
+    output_serializer_class = CaseSerializer
 
     def get_permissions(self) -> list:
         if self.action in ("assign", "erase"):
@@ -246,36 +250,24 @@ class CaseViewSet(
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return CaseListSerializer if self.action == "list" else CaseSerializer
 
-    def access_logged(self, instances: list[Any]) -> list[Any]:
-        return [case for case in instances if not case.erased]
+    def disclose(self, record: Case, disclosure: Disclosure) -> dict[str, Any]:
+        listed = self.action == "list"
+        return case_disclosed(record, disclosure=disclosure, with_person_name=listed)
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
-        named = [
-            case.primary_person
-            for case in getattr(self, "_page", [])
-            if not case.erased and not case.primary_person.erased
-        ]
-        record_access(instances=named, fields=PERSON_NAME_FIELDS, actor=request.user)
-        return response
-
-    def paginate_queryset(self, queryset: QuerySet[Case]) -> list[Case] | None:
-        # Kept for list(): the people whose names the page shows are logged after serializing.
-        self._page = super().paginate_queryset(queryset)
-        return self._page
-
+    @extend_schema(request=CaseInputSerializer, responses={201: CaseSerializer})
     def create(self, request: Request) -> Response:
-        body = CaseSerializer(data=request.data, context=self.get_serializer_context())
+        body = CaseInputSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         members = body.to_internal_members(body.validated_data)
         case = services.case_create(created_by=request.user, members=members, **body.validated_data)
         return Response(self._shown(case), status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=CaseUpdateInputSerializer, responses={200: CaseSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if case.erased:
             raise InvariantViolation(services.ERASED_MESSAGE)
-        body = CaseUpdateSerializer(
+        body = CaseUpdateInputSerializer(
             case, data=request.data, partial=True, context=self.get_serializer_context()
         )
         body.is_valid(raise_exception=True)
@@ -348,9 +340,9 @@ class CaseViewSet(
         return Response(self._shown(case))
 
     def _shown(self, case: Case) -> dict[str, Any]:
-        """The case as it now stands, read back through the caller's scope, and logged."""
+        """The case as it now stands, read back through the caller's scope, disclosed."""
         fresh = cases_visible_to(self.request.user).for_display().get(pk=case.pk)
-        return self.get_serializer(fresh).data
+        return self.shown(fresh)
 
 
 class DirectoryEntrySerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.registry import register
+        from cases import disclosure  # noqa: F401  (puts its personal fields under the layer)
         from cases.models import Case, CaseAssignment, CaseMember, Need, Note, TimelineEntry
 
         # Encrypted fields are sensitive by declaration: entries say which changed, not how.

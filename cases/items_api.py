@@ -10,24 +10,28 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.access import AccessLoggedMixin
+from audit.disclosure import Disclosure
 from cases import services
+from cases.disclosure import need_disclosed, note_disclosed, timeline_entry_disclosed
 from cases.filters import NeedFilter, NeedQueueFilter
 from cases.models import Case, Need, NeedCategory, Note, TimelineEntry, Urgency
 from cases.permissions import CanUseCases
 from cases.selectors import cases_visible_to, needs_visible_to
+from common.disclosed import DisclosedListMixin, DisclosedRetrieveMixin, DisclosedViewMixin
 from common.exceptions import InvariantViolation
 from common.money import CurrencyField, MoneyField, check_precision
 from common.pagination import CursorPagination
 from common.serializers import StrictInputMixin, TextField
 
 
-class NeedSerializer(StrictInputMixin, serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
+class NeedInputSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of POST and PATCH: shape only."""
+
     category = serializers.ChoiceField(choices=NeedCategory.choices)
     description = TextField(max_length=5000, allow_null=True, allow_blank=True, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
@@ -38,8 +42,6 @@ class NeedSerializer(StrictInputMixin, serializers.Serializer):
         lambda need: need.currency or None, read_only=False, allow_null=True, required=False
     )
     currency = CurrencyField(required=False, allow_blank=True)
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         cost = attrs.get("estimated_cost", getattr(self.instance, "estimated_cost", None))
@@ -51,51 +53,56 @@ class NeedSerializer(StrictInputMixin, serializers.Serializer):
         check_precision(cost, currency or None, "estimated_cost")
         return attrs
 
-    def to_representation(self, need: Need) -> dict[str, Any]:
-        if need.case.erased:  # its key is gone: show the field empty, do not try to open it
-            need.description = None
-        return super().to_representation(need)
+
+class NeedSerializer(serializers.Serializer):
+    """A need as `cases.disclosure.need_disclosed` shows it: rendering only."""
+
+    id = serializers.UUIDField(read_only=True)
+    category = serializers.ChoiceField(choices=NeedCategory.choices, read_only=True)
+    description = serializers.CharField(read_only=True, allow_null=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Need.Status.choices, read_only=True)
+    estimated_cost = MoneyField(lambda need: need["currency"] or None, allow_null=True)
+    currency = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class NeedQueueSerializer(NeedSerializer):
     """A need in the queue across cases: which case it belongs to, by id and reference."""
 
-    case = serializers.UUIDField(source="case_id", read_only=True)
-    case_reference = serializers.CharField(source="case.reference", read_only=True)
+    case = serializers.UUIDField(read_only=True)
+    case_reference = serializers.CharField(read_only=True)
 
 
-class NoteSerializer(StrictInputMixin, serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
+class NoteInputSerializer(StrictInputMixin, serializers.Serializer):
     body = TextField(max_length=20000, trim_whitespace=False)
-    author = serializers.CharField(source="author.username", read_only=True)
-    created_at = serializers.DateTimeField(read_only=True)
 
-    def to_representation(self, note: Note) -> dict[str, Any]:
-        if note.case.erased:  # its key is gone: show the body empty, do not try to open it
-            note.body = None
-        return super().to_representation(note)
+
+class NoteSerializer(serializers.Serializer):
+    """A note as `cases.disclosure.note_disclosed` shows it: rendering only."""
+
+    id = serializers.UUIDField(read_only=True)
+    body = serializers.CharField(read_only=True, allow_null=True, trim_whitespace=False)
+    author = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class TimelineEntrySerializer(serializers.Serializer):
+    """A timeline entry as `cases.disclosure.timeline_entry_disclosed` shows it: rendering."""
+
     id = serializers.UUIDField(read_only=True)
     kind = serializers.CharField(read_only=True)
-    actor = serializers.CharField(source="actor.username", read_only=True)
+    actor = serializers.CharField(read_only=True)
     at = serializers.DateTimeField(read_only=True)
     from_value = serializers.CharField(read_only=True)
     to_value = serializers.CharField(read_only=True)
-    person = serializers.UUIDField(source="person_id", read_only=True, allow_null=True)
-    caseworker = serializers.CharField(
-        source="caseworker.username", read_only=True, allow_null=True, default=None
-    )
+    person = serializers.UUIDField(read_only=True, allow_null=True)
+    caseworker = serializers.CharField(read_only=True, allow_null=True)
     reason = serializers.CharField(read_only=True, allow_null=True)
 
-    def to_representation(self, entry: TimelineEntry) -> dict[str, Any]:
-        if entry.case.erased:  # its key is gone: show the reason empty, do not try to open it
-            entry.reason = None
-        return super().to_representation(entry)
 
-
-class CaseItemViewSet(AccessLoggedMixin, viewsets.GenericViewSet):
+class CaseItemViewSet(DisclosedViewMixin, viewsets.GenericViewSet):
     """Base: the case comes from the URL, through the caller's scope."""
 
     permission_classes = [CanUseCases]
@@ -112,35 +119,37 @@ class CaseItemViewSet(AccessLoggedMixin, viewsets.GenericViewSet):
             raise InvariantViolation(services.ERASED_MESSAGE)
         return case
 
-    def access_logged(self, instances: list[Any]) -> list[Any]:
-        return [] if self.get_case().erased else instances
-
 
 class NeedViewSet(
-    CaseItemViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CaseItemViewSet, DisclosedListMixin, DisclosedRetrieveMixin, viewsets.GenericViewSet
 ):
-    serializer_class = NeedSerializer
+    output_serializer_class = NeedSerializer
     queryset = Need.objects.none()  # for the schema only
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_class = NeedFilter
 
+    def disclose(self, record: Need, disclosure: Disclosure) -> dict[str, Any]:
+        return need_disclosed(record, disclosure=disclosure)
+
     def get_queryset(self) -> QuerySet[Need]:
         return self.get_case().needs.select_related("case__data_key")
 
+    @extend_schema(request=NeedInputSerializer, responses={201: NeedSerializer})
     def create(self, request: Request, case_pk: str) -> Response:
         case = self.writable_case()
-        body = NeedSerializer(data=request.data)
+        body = NeedInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         need = services.need_create(case=case, created_by=request.user, **body.validated_data)
-        return Response(self.get_serializer(need).data, status=status.HTTP_201_CREATED)
+        return Response(self.shown(need), status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=NeedInputSerializer, responses={200: NeedSerializer})
     def partial_update(self, request: Request, case_pk: str, pk: str) -> Response:
         self.writable_case()
         need = self.get_object()
-        body = NeedSerializer(need, data=request.data, partial=True)
+        body = NeedInputSerializer(need, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         need = services.need_update(need=need, **body.validated_data)
-        return Response(self.get_serializer(need).data)
+        return Response(self.shown(need))
 
 
 class NeedQueuePagination(CursorPagination):
@@ -148,11 +157,11 @@ class NeedQueuePagination(CursorPagination):
     ordering = ("created_at", "id")
 
 
-class NeedQueueViewSet(AccessLoggedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class NeedQueueViewSet(DisclosedListMixin, viewsets.GenericViewSet):
     """`needs/`: the needs of every case in the caller's scope, e.g. a caseworker's
     `?status=open&assigned_to=me`. An erased case's needs are left out (see NeedQueueFilter)."""
 
-    serializer_class = NeedQueueSerializer
+    output_serializer_class = NeedQueueSerializer
     queryset = Need.objects.none()  # for the schema only
     permission_classes = [CanUseCases]
     pagination_class = NeedQueuePagination
@@ -161,32 +170,40 @@ class NeedQueueViewSet(AccessLoggedMixin, mixins.ListModelMixin, viewsets.Generi
     def get_queryset(self) -> QuerySet[Need]:
         return needs_visible_to(self.request.user).select_related("case__data_key")
 
-    def access_logged(self, instances: list[Any]) -> list[Any]:
-        return [need for need in instances if not need.case.erased]
+    def disclose(self, record: Need, disclosure: Disclosure) -> dict[str, Any]:
+        return need_disclosed(record, disclosure=disclosure)
 
 
 class NoteViewSet(
-    CaseItemViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CaseItemViewSet, DisclosedListMixin, DisclosedRetrieveMixin, viewsets.GenericViewSet
 ):
-    serializer_class = NoteSerializer
+    output_serializer_class = NoteSerializer
     queryset = Note.objects.none()  # for the schema only
     http_method_names = ["get", "post", "head", "options"]
+
+    def disclose(self, record: Note, disclosure: Disclosure) -> dict[str, Any]:
+        return note_disclosed(record, disclosure=disclosure)
 
     def get_queryset(self) -> QuerySet[Note]:
         return self.get_case().notes.select_related("case__data_key", "author")
 
+    @extend_schema(request=NoteInputSerializer, responses={201: NoteSerializer})
     def create(self, request: Request, case_pk: str) -> Response:
         case = self.writable_case()
-        body = NoteSerializer(data=request.data)
+        body = NoteInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        note = services.note_create(case=case, author=request.user, **body.validated_data)
-        return Response(self.get_serializer(note).data, status=status.HTTP_201_CREATED)
+        note = services.note_create(
+            case=case, author=request.user, body=body.validated_data["body"]
+        )
+        return Response(self.shown(note), status=status.HTTP_201_CREATED)
 
 
-class TimelineViewSet(CaseItemViewSet, mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = TimelineEntrySerializer
+class TimelineViewSet(CaseItemViewSet, DisclosedListMixin, viewsets.GenericViewSet):
+    output_serializer_class = TimelineEntrySerializer
     queryset = TimelineEntry.objects.none()  # for the schema only
-    access_logged_fields = ("reason",)
+
+    def disclose(self, record: TimelineEntry, disclosure: Disclosure) -> dict[str, Any]:
+        return timeline_entry_disclosed(record, disclosure=disclosure)
 
     def get_queryset(self) -> QuerySet[TimelineEntry]:
         return self.get_case().timeline.select_related("case__data_key", "actor", "caseworker")

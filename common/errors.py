@@ -59,7 +59,12 @@ def _message_of(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: domain and framework errors to the one shape."""
+    """DRF's EXCEPTION_HANDLER: domain and framework errors to the one shape. An error
+    response carries nothing the view had disclosed, so none of it is logged as read."""
+    # Imported here: this module is loaded with the logging configuration, before the apps.
+    from audit.disclosure import discard_current_response
+
+    discard_current_response()
     if isinstance(exc, DomainError):
         return Response(
             error_body(exc.status_code, exc.code, exc.message, **exc.extra),

@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "web.middleware.WebSessionMiddleware",
+    "audit.disclosure.DisclosureMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -24,6 +24,7 @@ from django.db.models import signals
 from encryption.exceptions import EncryptedLookupError, EncryptionError
 from encryption.fields import Sealed
 from encryption.keyring import Keyring, keyring
+from encryption.opened import unshown
 from encryption.sentinels import require_index_sentinel
 
 _SPACES = re.compile(r"\s+")
@@ -116,7 +117,8 @@ class BlindIndexField(models.CharField):
         if isinstance(data.get(source.attname), Sealed) and source.plain_key not in data:
             return getattr(model_instance, self.attname)  # never opened, so never changed
         require_index_sentinel(keyring())  # a wrong index key must write nothing
-        value = self.index_of(getattr(model_instance, self.source))
+        with unshown():  # read into a keyed digest, never shown
+            value = self.index_of(getattr(model_instance, self.source))
         setattr(model_instance, self.attname, value)
         return value
 

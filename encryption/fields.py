@@ -37,6 +37,7 @@ from django.utils.functional import cached_property
 from encryption.datakeys import NONCE_BYTES, cipher_for
 from encryption.exceptions import DecryptionError, EncryptedLookupError, EncryptionError
 from encryption.models import DataKey
+from encryption.opened import note_opened
 
 FORMAT_V1 = 1
 HEADER_BYTES = 1 + 16
@@ -100,7 +101,8 @@ class Sealed:
 
 class EncryptedAttribute(DeferredAttribute):
     """Opens the sealed value on first read and keeps the plaintext beside it for the instance's
-    lifetime; assigning a value replaces both."""
+    lifetime; assigning a value replaces both. Each read of a stored value is noted for the
+    disclosure layer's guard (`encryption.opened`)."""
 
     def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         if instance is None:
@@ -111,6 +113,9 @@ class EncryptedAttribute(DeferredAttribute):
         data, plain_key = instance.__dict__, self.field.plain_key
         if plain_key not in data:
             data[plain_key] = self.field.open(instance, raw)
+        # Every read, not only the first: a value opened once for a check is still noted
+        # when a response later reads it (encryption.opened).
+        note_opened(instance, self.field.name)
         return data[plain_key]
 
     def __set__(self, instance: models.Model, value: Any) -> None:

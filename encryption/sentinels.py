@@ -21,6 +21,7 @@ from encryption.datakeys import NONCE_BYTES, unwrap
 from encryption.exceptions import EncryptionError
 from encryption.keyring import INDEX_SENTINEL_ID, Keyring, keyring
 from encryption.models import DataKey, KeySentinel
+from encryption.opened import unshown
 
 SENTINEL_PLAINTEXT = b"safe-passage key sentinel v1"
 INDEX_KEY_REFUSAL = (
@@ -110,7 +111,8 @@ def _index_sample_problems(ring: Keyring) -> list[str]:
             if row is None:
                 continue
             try:
-                expected = field.index_of(getattr(row, field.source), ring=ring)
+                with unshown():  # compared with the stored index, never shown
+                    expected = field.index_of(getattr(row, field.source), ring=ring)
             except EncryptionError:
                 continue  # the KEK checks report keys that cannot open the source
             except ValueError:

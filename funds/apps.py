@@ -9,7 +9,10 @@ class FundsConfig(AppConfig):
         from accounts.signals import staff_rights_reduced
         from audit.registry import register
         from cases.signals import case_ending, case_ending_locks
-        from funds import receivers
+        from funds import (
+            disclosure,  # noqa: F401  (puts its personal fields under the layer)
+            receivers,
+        )
         from funds.models import Allocation, Approval, Disbursement, FundingSource, ReferenceRate
 
         # Payees, receipts and comments are encrypted, so sensitive by declaration: entries

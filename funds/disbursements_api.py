@@ -6,35 +6,34 @@ the money (`accounts.services.step_up_verify`), so a wrong one is counted agains
 even when the request fails.
 
 Payees, receipt references and every comment or reason (free text sealed under the case's key)
-are shown in clear to coordinators and to the caseworkers of the case, masked to auditors;
-every response that shows one in clear writes an ACCESS entry for it before it leaves.
+are shown in clear to coordinators and to the caseworkers of the case, masked to auditors
+(`funds.disclosure` decides; every response that shows one in clear writes an ACCESS entry).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from django.db.models import Model, QuerySet
-from drf_spectacular.utils import (
-    extend_schema,
-    extend_schema_field,
-)
-from rest_framework import mixins, serializers, status, viewsets
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.services import step_up_verify
-from audit.events import record_access
+from audit.disclosure import Disclosure
+from common.disclosed import DisclosedListMixin, DisclosedRetrieveMixin
 from common.exceptions import NotFound
 from common.money import (
+    AmountField,
     CurrencyField,
     MoneyField,
     RateField,
     check_precision,
 )
 from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
+from funds.disclosure import disbursement_disclosed
 from funds.filters import DisbursementFilter
 from funds.idempotency import Outcome, run_idempotent
 from funds.models import Approval, ApprovalReason, Disbursement, RateCheck
@@ -43,46 +42,38 @@ from funds.selectors import (
     allocations_actionable_by,
     disbursements_actionable_by,
     disbursements_visible_to,
-    payee_readable_case_ids,
 )
 from funds.services import disbursements as services
 
-MASKED = "[masked]"
-# Sealed under the case's key: shown in clear only to who may read them, and logged when shown.
-PAYMENT_SECRETS = ("payee", "receipt_reference")
-COMMENTS = ("closing_reason", "payment_comment")
-
 
 class ApprovalSerializer(serializers.Serializer):
-    approver = serializers.CharField(source="approver.username")
-    decision = serializers.CharField()
-    comment = serializers.CharField(allow_null=True)
-    at = serializers.DateTimeField()
-    voided = serializers.SerializerMethodField()
-    voided_reason = serializers.SerializerMethodField()
+    """An approval as `funds.disclosure` shows it: rendering only."""
 
-    def get_voided(self, approval: Approval) -> bool:
-        return approval.voided_at is not None
-
-    def get_voided_reason(self, approval: Approval) -> str | None:
-        return approval.voided_reason or None
+    approver = serializers.CharField(read_only=True)
+    decision = serializers.ChoiceField(choices=Approval.Decision.choices, read_only=True)
+    comment = serializers.CharField(read_only=True, allow_null=True)
+    at = serializers.DateTimeField(read_only=True)
+    voided = serializers.BooleanField(read_only=True)
+    voided_reason = serializers.CharField(read_only=True, allow_null=True)
 
 
-def _source_currency(item: Disbursement) -> str:
-    return item.source_currency
+def _source_currency(item: dict[str, Any]) -> str:
+    return item["source_currency"]
 
 
-class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
+class DisbursementSerializer(serializers.Serializer):
+    """A disbursement as `funds.disclosure.disbursement_disclosed` shows it: rendering only."""
+
     id = serializers.UUIDField(read_only=True)
-    allocation = ScopedRecordField(allocations_actionable_by, "No such allocation.")
-    case = serializers.UUIDField(source="allocation.case_id", read_only=True)
-    case_reference = serializers.CharField(source="allocation.case.reference", read_only=True)
-    category = serializers.CharField(source="allocation.category", read_only=True)
-    amount = MoneyField(lambda item: item.currency, read_only=False)
-    currency = CurrencyField()
-    exchange_rate = RateField(required=False, allow_null=True)
-    rate_source = TextField(max_length=200, allow_blank=True, required=False)
-    rate_date = DateField(required=False, allow_null=True)
+    allocation = serializers.UUIDField(read_only=True)
+    case = serializers.UUIDField(read_only=True)
+    case_reference = serializers.CharField(read_only=True)
+    category = serializers.CharField(read_only=True)
+    amount = MoneyField(lambda item: item["currency"])
+    currency = serializers.CharField(read_only=True)
+    exchange_rate = RateField(read_only=True, allow_null=True)
+    rate_source = serializers.CharField(read_only=True)
+    rate_date = serializers.DateField(read_only=True, allow_null=True)
     source_currency = serializers.CharField(read_only=True)
     amount_in_source_currency = MoneyField(_source_currency)
     amount_at_exchange_rate = MoneyField(_source_currency, allow_null=True)
@@ -91,43 +82,42 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
     reference_rate_date = serializers.DateField(read_only=True, allow_null=True)
     reference_rate_source = serializers.CharField(read_only=True)
     reference_rate_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
-    rate_check = serializers.SerializerMethodField()
+    # null: the same currency, nothing to check
+    rate_check = serializers.ChoiceField(choices=RateCheck.choices, read_only=True, allow_null=True)
     approval_reasons = serializers.ListField(
         child=serializers.ChoiceField(choices=ApprovalReason.choices), read_only=True
     )
+    purpose = serializers.CharField(read_only=True)
+    method = serializers.ChoiceField(choices=Disbursement.Method.choices, read_only=True)
+    payee = serializers.CharField(read_only=True, allow_null=True)
+    status = serializers.CharField(read_only=True)
+    requested_by = serializers.CharField(read_only=True)
+    requested_at = serializers.DateTimeField(read_only=True)
+    approvals = ApprovalSerializer(many=True, read_only=True)
+    approvals_required = serializers.IntegerField(read_only=True)
+    approved_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    paid_by = serializers.CharField(read_only=True, allow_null=True)
+    paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    receipt_reference = serializers.CharField(read_only=True, allow_null=True)
+    payment_comment = serializers.CharField(read_only=True, allow_null=True)
+    closed_by = serializers.CharField(read_only=True, allow_null=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closing_reason = serializers.CharField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class DisbursementInputSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of POST (a request) and PATCH (its terms): shape and money rules only."""
+
+    allocation = ScopedRecordField(allocations_actionable_by, "No such allocation.")
+    amount = AmountField()
+    currency = CurrencyField()
+    exchange_rate = RateField(required=False, allow_null=True)
+    rate_source = TextField(max_length=200, allow_blank=True, required=False)
+    rate_date = DateField(required=False, allow_null=True)
     purpose = TextField(max_length=500)
     method = serializers.ChoiceField(choices=Disbursement.Method.choices)
     payee = TextField(max_length=500)
-    status = serializers.CharField(read_only=True)
-    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
-    requested_at = serializers.DateTimeField(read_only=True)
-    approvals = serializers.SerializerMethodField()
-    approvals_required = serializers.SerializerMethodField()
-    approved_at = serializers.DateTimeField(read_only=True)
-    paid_by = serializers.SerializerMethodField()
-    paid_at = serializers.DateTimeField(read_only=True)
-    receipt_reference = serializers.CharField(read_only=True)
-    payment_comment = serializers.CharField(read_only=True)
-    closed_by = serializers.SerializerMethodField()
-    closed_at = serializers.DateTimeField(read_only=True)
-    closing_reason = serializers.CharField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-
-    def get_approvals(self, item: Disbursement) -> list[dict]:
-        return ApprovalSerializer(item.shown_approvals, many=True).data
-
-    def get_approvals_required(self, item: Disbursement) -> int:
-        return services.approvals_required(item)
-
-    @extend_schema_field(serializers.ChoiceField(choices=RateCheck.choices, allow_null=True))
-    def get_rate_check(self, item: Disbursement) -> str | None:
-        return item.rate_check or None  # null: the same currency, nothing to check
-
-    def get_paid_by(self, item: Disbursement) -> str | None:
-        return item.paid_by.username if item.paid_by_id else None
-
-    def get_closed_by(self, item: Disbursement) -> str | None:
-        return item.closed_by.username if item.closed_by_id else None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def current(name: str) -> Any:
@@ -165,36 +155,6 @@ class DisbursementSerializer(StrictInputMixin, serializers.Serializer):
             if missing:
                 raise serializers.ValidationError(missing)
         return attrs
-
-    def to_representation(self, item: Disbursement) -> dict[str, Any]:
-        revealed = self.context["revealed"]
-        erased = item.allocation.case.erased
-        readable = self.context["payee_case_ids"]
-        in_clear = not erased and (readable is None or item.allocation.case_id in readable)
-        sealed = (*PAYMENT_SECRETS, *COMMENTS)
-        present = {name: item.__dict__.get(name) is not None for name in sealed}
-        # Open only what will be shown: a masked value is never decrypted, and an erased
-        # case's key is gone. The instance is a fresh read made for this response.
-        if not in_clear:
-            for name in sealed:
-                setattr(item, name, None)
-        item.shown_approvals = list(item.approvals.all())
-        for approval in item.shown_approvals:
-            had_comment = approval.__dict__.get("comment") is not None
-            if not in_clear:
-                approval.comment = MASKED if had_comment and not erased else None
-            elif had_comment:
-                revealed[("comment",)].append(approval)
-        data = super().to_representation(item)
-        data["allocation"] = str(item.allocation_id)
-        shown = tuple(name for name in sealed if data[name] is not None)
-        if shown:
-            revealed[shown].append(item)
-        if not erased and not in_clear:
-            # Free text sealed under the case's key is case data, whoever wrote it: those who
-            # may not read the payee (auditors) learn only that there is something there.
-            data.update({name: MASKED for name in sealed if present[name]})
-        return data
 
 
 class StepUpSerializer(StrictInputMixin, serializers.Serializer):
@@ -235,11 +195,11 @@ def _terms(data: dict[str, Any]) -> services.Terms:
 
 
 class DisbursementViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
+    DisclosedListMixin,
+    DisclosedRetrieveMixin,
     viewsets.GenericViewSet,
 ):
-    serializer_class = DisbursementSerializer
+    output_serializer_class = DisbursementSerializer
     queryset = Disbursement.objects.none()
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_class = DisbursementFilter
@@ -259,20 +219,11 @@ class DisbursementViewSet(
             items = disbursements_actionable_by(user)
         return items
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        if not hasattr(self, "_revealed"):
-            self._revealed: dict[tuple[str, ...], list[Model]] = defaultdict(list)
-            user = getattr(self.request, "user", None)
-            signed_in = user is not None and user.is_authenticated
-            self._payee_case_ids = payee_readable_case_ids(user) if signed_in else set()
-        return {
-            **super().get_serializer_context(),
-            "payee_case_ids": self._payee_case_ids,
-            "revealed": self._revealed,
-        }
+    def disclose(self, record: Disbursement, disclosure: Disclosure) -> dict[str, Any]:
+        return disbursement_disclosed(record, disclosure=disclosure)
 
     def _show(self, item: Disbursement, code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.get_serializer(item).data, status=code)
+        return Response(self.shown(item), status=code)
 
     def _replay(self, pk: Any) -> Disbursement:
         item = disbursements_visible_to(self.request.user).filter(pk=pk).first()
@@ -283,8 +234,9 @@ class DisbursementViewSet(
     def _step_up(self, code: str) -> None:
         step_up_verify(token=self.request.auth, user=self.request.user, code=code)
 
+    @extend_schema(request=DisbursementInputSerializer, responses={201: DisbursementSerializer})
     def create(self, request: Request) -> Response:
-        body = self.get_serializer(data=request.data)
+        body = DisbursementInputSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
 
         def perform() -> Outcome:
@@ -300,9 +252,12 @@ class DisbursementViewSet(
         )
         return self._show(self._replay(outcome.instance.pk), outcome.status_code)
 
+    @extend_schema(request=DisbursementInputSerializer, responses={200: DisbursementSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         item = self.get_object()
-        body = self.get_serializer(item, data=request.data, partial=True)
+        body = DisbursementInputSerializer(
+            item, data=request.data, partial=True, context=self.get_serializer_context()
+        )
         body.is_valid(raise_exception=True)
         if "allocation" in body.validated_data:
             raise serializers.ValidationError(
@@ -380,10 +335,3 @@ class DisbursementViewSet(
                 disbursement=item, actor=request.user, reason=reason
             ),
         )
-
-    def finalize_response(self, request: Request, response: Response, *args, **kwargs):
-        revealed: dict[tuple[str, ...], list[Model]] = getattr(self, "_revealed", {})
-        if response.status_code < 400:
-            for fields, instances in revealed.items():
-                record_access(instances=instances, fields=fields, actor=request.user)
-        return super().finalize_response(request, response, *args, **kwargs)

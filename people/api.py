@@ -8,19 +8,21 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.throttles import StaffRateThrottle
-from audit.access import AccessLoggedMixin
+from audit.disclosure import Disclosure, disclosure_for
+from common.disclosed import DisclosedListMixin, DisclosedRetrieveMixin
 from common.exceptions import InvariantViolation
 from common.serializers import DateField, StrictInputMixin, TextField
 from encryption.blind_index import normalize_phone
 from people import services
+from people.disclosure import person_disclosed, person_match_disclosed
 from people.filters import PersonFilter
-from people.models import PERSONAL_FIELDS, DocumentType, Person
+from people.models import DocumentType, Person
 from people.permissions import CanErasePeople, CanUsePeople
 from people.selectors import people_visible_to
 from people.throttles import DuplicateCheckThrottle
@@ -37,8 +39,9 @@ def _validate_phone(value: str | None) -> str | None:
     return value
 
 
-class PersonSerializer(StrictInputMixin, serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
+class PersonInputSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of POST and PATCH: shape only; the service decides the rest."""
+
     full_name = TextField(max_length=300, allow_null=True, required=False)
     preferred_name = TextField(max_length=300, allow_null=True, required=False)
     date_of_birth = DateField(allow_null=True, required=False)
@@ -59,9 +62,6 @@ class PersonSerializer(StrictInputMixin, serializers.Serializer):
     notes = TextField(
         max_length=20000, allow_null=True, allow_blank=True, required=False, trim_whitespace=False
     )
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-    erased = serializers.BooleanField(read_only=True)
 
     def validate_phone(self, value: str | None) -> str | None:
         return _validate_phone(value)
@@ -83,16 +83,28 @@ class PersonSerializer(StrictInputMixin, serializers.Serializer):
             )
         return attrs
 
-    def to_representation(self, instance: Person) -> dict[str, Any]:
-        if instance.erased:  # nothing to open: the data key is gone
-            return {
-                "id": str(instance.pk),
-                **dict.fromkeys(PERSONAL_FIELDS),
-                "created_at": self.fields["created_at"].to_representation(instance.created_at),
-                "updated_at": self.fields["updated_at"].to_representation(instance.updated_at),
-                "erased": True,
-            }
-        return super().to_representation(instance)
+
+class PersonSerializer(serializers.Serializer):
+    """A person as `people.disclosure.person_disclosed` shows them: rendering only."""
+
+    id = serializers.UUIDField(read_only=True)
+    full_name = serializers.CharField(read_only=True, allow_null=True)
+    preferred_name = serializers.CharField(read_only=True, allow_null=True)
+    date_of_birth = serializers.DateField(read_only=True, allow_null=True)
+    phone = serializers.CharField(read_only=True, allow_null=True)
+    messenger = serializers.CharField(read_only=True, allow_null=True)
+    document_type = serializers.ChoiceField(
+        choices=DocumentType.choices, read_only=True, allow_null=True
+    )
+    document_number = serializers.CharField(read_only=True, allow_null=True)
+    nationality = serializers.CharField(read_only=True, allow_null=True)
+    languages = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True
+    )
+    notes = serializers.CharField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    erased = serializers.BooleanField(read_only=True)
 
 
 class DuplicateQuerySerializer(StrictInputMixin, serializers.Serializer):
@@ -112,14 +124,13 @@ class DuplicateQuerySerializer(StrictInputMixin, serializers.Serializer):
 
 
 class PersonMatchSerializer(serializers.Serializer):
+    """A match as `people.disclosure.person_match_disclosed` shows it: rendering only."""
+
     id = serializers.UUIDField(read_only=True)
     full_name = serializers.CharField(read_only=True)
     preferred_name = serializers.CharField(read_only=True)
     date_of_birth = serializers.DateField(read_only=True)
-    matched_on = serializers.SerializerMethodField()
-
-    def get_matched_on(self, person: Person) -> list[str]:
-        return self.context["matched_on"].get(str(person.pk), [])
+    matched_on = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
 class DuplicateResultSerializer(serializers.Serializer):
@@ -128,14 +139,13 @@ class DuplicateResultSerializer(serializers.Serializer):
 
 
 class PersonViewSet(
-    AccessLoggedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
+    DisclosedListMixin,
+    DisclosedRetrieveMixin,
     viewsets.GenericViewSet,
 ):
     """People are never hard-deleted: `erase/` crypto-shreds them and keeps the row."""
 
-    serializer_class = PersonSerializer
+    output_serializer_class = PersonSerializer
     queryset = Person.objects.none()  # for the schema only; requests go through get_queryset
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_class = PersonFilter  # erased people leave the list (see people/filters.py)
@@ -146,29 +156,25 @@ class PersonViewSet(
     def get_queryset(self) -> QuerySet[Person]:
         return people_visible_to(self.request.user)  # outside the caller's scope: 404
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action == "duplicates":
-            return PersonMatchSerializer
-        return PersonSerializer
+    def disclose(self, record: Person, disclosure: Disclosure) -> dict[str, Any]:
+        return person_disclosed(record, disclosure=disclosure)
 
-    def access_logged(self, instances: list[Any]) -> list[Any]:
-        return [person for person in instances if not person.erased]
-
+    @extend_schema(request=PersonInputSerializer, responses={201: PersonSerializer})
     def create(self, request: Request) -> Response:
-        body = self.get_serializer(data=request.data)
+        body = PersonInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         person = services.person_create(created_by=request.user, **body.validated_data)
-        return Response(self.get_serializer(person).data, status=status.HTTP_201_CREATED)
+        return Response(self.shown(person), status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=PersonInputSerializer, responses={200: PersonSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         person = self.get_object()
         if person.erased:  # before validation: there is nothing left to validate against
             raise InvariantViolation(services.ERASED_MESSAGE)
-        # Built directly, not with get_serializer: it validates input and reveals nothing.
-        body = PersonSerializer(person, data=request.data, partial=True)
+        body = PersonInputSerializer(person, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         person = services.person_update(person=person, **body.validated_data)
-        return Response(self.get_serializer(person).data)
+        return Response(self.shown(person))
 
     @extend_schema(request=DuplicateQuerySerializer, responses={200: DuplicateResultSerializer})
     @action(
@@ -180,13 +186,22 @@ class PersonViewSet(
         body = DuplicateQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         found = services.person_duplicate_check(user=request.user, criteria=body.validated_data)
-        matches = self.get_serializer(
-            found.matches, many=True, context={"matched_on": found.matched_on}
+        disclosure = disclosure_for(request)
+        matches = [
+            person_match_disclosed(
+                person, matched_on=found.matched_on.get(str(person.pk), []), disclosure=disclosure
+            )
+            for person in found.matches
+        ]
+        return Response(
+            {
+                "matches": PersonMatchSerializer(matches, many=True).data,
+                "outside_scope": found.outside_scope,
+            }
         )
-        return Response({"matches": matches.data, "outside_scope": found.outside_scope})
 
     @extend_schema(request=None, responses={200: PersonSerializer})
     @action(detail=True, methods=["post"])
     def erase(self, request: Request, pk: str) -> Response:
         person = services.person_erase(person=self.get_object(), actor=request.user)
-        return Response(PersonSerializer(person).data)
+        return Response(self.shown(person))

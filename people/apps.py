@@ -7,6 +7,7 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.registry import register
+        from people import disclosure  # noqa: F401  (puts its personal fields under the layer)
         from people.models import Person
 
         # The encrypted fields and blind indexes are sensitive by declaration: their entries

@@ -13,6 +13,7 @@ from audit.events import record_event
 from audit.models import Action
 from common.exceptions import InvariantViolation
 from encryption.lookups import lookup_key_current
+from encryption.opened import unshown
 from encryption.services import data_key_destroy, data_key_issue
 from people.lookups import lookup_digests
 from people.models import PERSONAL_FIELDS, Person
@@ -46,7 +47,9 @@ def person_update(*, person: Person, **fields: Any) -> Person:
         setattr(person, name, value)
     # Checked again under the row lock: two corrections that each clear one name must not
     # leave the person with none.
-    if not (person.full_name or person.preferred_name):
+    with unshown():  # opened for this check only, never returned
+        named = bool(person.full_name or person.preferred_name)
+    if not named:
         raise InvariantViolation("A person needs a full name or a preferred name.")
     person.save()
     return person

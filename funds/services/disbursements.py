@@ -35,6 +35,7 @@ from audit import writes
 from cases.models import ENDED_STATUSES, Case, TimelineEntry
 from common.exceptions import InvalidInput, InvariantViolation
 from common.money import money_text, to_currency
+from encryption.opened import unshown
 from funds.locks import (
     OPEN_STATUSES,
     lock_actor,
@@ -270,7 +271,8 @@ def disbursement_update(*, disbursement: Disbursement, actor: User, **changes: A
     if disbursement.requested_by_id != actor.pk:
         raise InvariantViolation(_("Only the person who made a request can change it."))
     _refuse_ended(case, _("Case %(reference)s is %(status)s; it takes no new money."))
-    old = Terms(**{name: getattr(disbursement, name) for name in Terms.__dataclass_fields__})
+    with unshown():  # the old payee is compared with the new one, never returned
+        old = Terms(**{name: getattr(disbursement, name) for name in Terms.__dataclass_fields__})
     new = Terms(**{**old.__dict__, **changes})
     if new.currency == disbursement.source_currency:  # no conversion, so no rate to keep
         new = Terms(**{**new.__dict__, "exchange_rate": None, "rate_source": "", "rate_date": None})

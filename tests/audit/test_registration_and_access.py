@@ -1,15 +1,12 @@
-"""Every model is audited through the one helper; reads of secrets leave ACCESS entries."""
+"""Every model is audited through the one helper. (Reads of personal data and their ACCESS
+entries: tests/audit/test_disclosure_layer.py.)"""
 
 from __future__ import annotations
 
 import pytest
 from django.apps import apps
-from rest_framework import serializers, viewsets
-from rest_framework.test import APIRequestFactory, force_authenticate
 
-from accounts.models import BackupCode, BackupCodeDevice
-from audit.access import AccessLoggedMixin
-from audit.models import Action, LogEntry
+from accounts.models import BackupCodeDevice
 from audit.registry import is_registered, register
 
 # Models that are deliberately not audited row by row, and why. A model that is neither
@@ -49,47 +46,3 @@ def test_every_model_is_registered_or_deliberately_exempt():
 def test_registering_an_unknown_field_is_an_error():
     with pytest.raises(ValueError, match="no field"):
         register(BackupCodeDevice, sensitive_fields=["nope"])
-
-
-class TokenSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = BackupCode
-        fields = ["id", "digest"]
-
-
-class TokenViewSet(AccessLoggedMixin, viewsets.ReadOnlyModelViewSet):
-    serializer_class = TokenSerializer
-    queryset = BackupCode.objects.order_by("id")
-
-
-@pytest.mark.django_db
-def test_a_list_response_writes_one_access_entry_per_record_revealed(make_staff):
-    staff = make_staff()
-    request = APIRequestFactory().get("/tokens/?page_size=4")
-    force_authenticate(request, user=staff.user)
-
-    response = TokenViewSet.as_view({"get": "list"})(request)
-
-    shown = [row["id"] for row in response.data["results"]]
-    access = LogEntry.objects.filter(action=Action.ACCESS).order_by("sequence")
-    assert len(shown) == 4
-    assert [int(entry.object_pk) for entry in access] == shown
-    assert all(entry.additional_data == {"fields": ["digest"]} for entry in access)
-    assert all(entry.actor == staff.user for entry in access)
-
-
-@pytest.mark.django_db
-def test_a_detail_response_writes_an_access_entry_and_a_refusal_writes_none(make_staff):
-    staff = make_staff()
-    token = BackupCode.objects.first()
-    view = TokenViewSet.as_view({"get": "retrieve"})
-
-    ok = APIRequestFactory().get("/")
-    force_authenticate(ok, user=staff.user)
-    view(ok, pk=token.pk)
-    missing = APIRequestFactory().get("/")
-    force_authenticate(missing, user=staff.user)
-    view(missing, pk=10**9)
-
-    access = LogEntry.objects.filter(action=Action.ACCESS)
-    assert [entry.object_pk for entry in access] == [str(token.pk)]
