@@ -275,6 +275,27 @@ class ChainLink(models.Model):
         return f"link {self.sequence} {self.entry_hash}"
 
 
+class AccessIndex(models.Model):
+    """Which records an ACCESS entry names: one row per record a response revealed, so "who
+    read this person, when" is one indexed query although a response writes one entry.
+    Written by the database when the entry is inserted (a trigger over the entry's
+    `additional_data["read"]`, `audit.triggers`), append-only, and checked against the chained
+    entries by `audit_verify`. Entries written before (one per record) are indexed by their
+    own content type and object."""
+
+    entry = models.ForeignKey(LogEntry, on_delete=models.PROTECT, related_name="reads")
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    object_pk = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [models.Index(fields=["content_type", "object_pk"], name="audit_read_object")]
+
+    def __str__(self) -> str:
+        return f"read of {self.object_pk} in entry {self.entry_id}"
+
+
 class Checkpoint(models.Model):
     """A signed statement of the chain's head (sequence and hash) at a moment. Copies kept
     outside the system prove later that the log still extends what was signed."""

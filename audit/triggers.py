@@ -10,7 +10,7 @@ app's records that must never change, such as reference exchange rates).
 
 from __future__ import annotations
 
-APPEND_ONLY_TABLES = ("audit_logentry", "audit_chainlink", "audit_checkpoint")
+APPEND_ONLY_TABLES = ("audit_logentry", "audit_chainlink", "audit_accessindex", "audit_checkpoint")
 # On PostgreSQL only the chaining function (as the tables' owner) writes these: the app role
 # may read them, not write them (`manage.py audit_app_role`).
 CHAIN_TABLES = ("audit_chainhead", "audit_chainlink")
@@ -167,3 +167,54 @@ def chain_drop_statements(vendor: str, schema: str = "public") -> list[str]:
         f"DROP TRIGGER IF EXISTS audit_logentry_txid ON {schema}.audit_logentry",
         *(f"DROP FUNCTION IF EXISTS {schema}.{name}()" for name in CHAIN_FUNCTIONS),
     ]
+
+
+ACCESS = 3  # audit.models.Action.ACCESS (django-auditlog's), fixed in the stored log
+
+
+def index_create_statements(vendor: str, schema: str = "public") -> list[str]:
+    """A trigger that indexes each ACCESS entry as it is inserted: one `audit_accessindex` row
+    per record of its `additional_data["read"]` (`[{"type": "app.model", "id": ..., "fields":
+    [...]}, ...]`), in the writer's statement and transaction, so no writer can leave one out.
+    A type with no content type gives no row, which `audit_verify` reports."""
+    if vendor == "postgresql":
+        q = schema
+        return [
+            f"CREATE OR REPLACE FUNCTION {q}.audit_index_reads() RETURNS trigger "  # noqa: S608
+            f"LANGUAGE plpgsql SET search_path = {q}, pg_temp AS $$\n"
+            "BEGIN\n"
+            f"    INSERT INTO {q}.audit_accessindex (entry_id, content_type_id, object_pk)\n"
+            "    SELECT NEW.id, ct.id, r.value ->> 'id'\n"
+            "      FROM pg_catalog.jsonb_array_elements(NEW.additional_data -> 'read')\n"
+            "           AS r(value)\n"
+            f"      JOIN {q}.django_content_type ct\n"
+            "        ON ct.app_label || '.' || ct.model = r.value ->> 'type';\n"
+            "    RETURN NULL;\n"
+            "END\n"
+            "$$",
+            f"CREATE TRIGGER audit_logentry_index_reads AFTER INSERT ON {q}.audit_logentry "
+            f"FOR EACH ROW WHEN (NEW.action = {ACCESS} AND "
+            "pg_catalog.jsonb_typeof(NEW.additional_data -> 'read') = 'array') "
+            f"EXECUTE FUNCTION {q}.audit_index_reads()",
+        ]
+    if vendor == "sqlite":
+        return [
+            "CREATE TRIGGER audit_logentry_index_reads AFTER INSERT ON audit_logentry "  # noqa: S608
+            f"WHEN NEW.action = {ACCESS} "
+            "AND json_type(NEW.additional_data, '$.read') = 'array' BEGIN "
+            "INSERT INTO audit_accessindex (entry_id, content_type_id, object_pk) "
+            "SELECT NEW.id, ct.id, json_extract(r.value, '$.id') "
+            "FROM json_each(NEW.additional_data, '$.read') AS r "
+            "JOIN django_content_type ct "
+            "ON ct.app_label || '.' || ct.model = json_extract(r.value, '$.type'); END"
+        ]
+    raise NotImplementedError(f"No read index for the {vendor} database.")
+
+
+def index_drop_statements(vendor: str, schema: str = "public") -> list[str]:
+    if vendor == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS audit_logentry_index_reads ON {schema}.audit_logentry",
+            f"DROP FUNCTION IF EXISTS {schema}.audit_index_reads()",
+        ]
+    return ["DROP TRIGGER IF EXISTS audit_logentry_index_reads"]

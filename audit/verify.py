@@ -9,11 +9,14 @@ not grow with the log.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+import orjson
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
@@ -27,7 +30,7 @@ from audit.chain import (
     entry_hash_of,
     link_hash_of,
 )
-from audit.models import ChainHead, ChainLink, Checkpoint, LogEntry
+from audit.models import AccessIndex, Action, ChainHead, ChainLink, Checkpoint, LogEntry
 from audit.signing import (
     SignedCheckpoint,
     load_public_key,
@@ -239,6 +242,79 @@ def verify_slice(first: int, last: int) -> SliceResult:
     return result
 
 
+def _index_rows() -> Iterator[tuple[int, set[tuple[int, str]]]]:
+    """(entry id, {(content type id, object pk)}) for every entry the read index names."""
+    sql = (
+        f"SELECT entry_id, content_type_id, object_pk FROM {AccessIndex._meta.db_table} "  # noqa: S608
+        "ORDER BY entry_id"
+    )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+def _access_rows() -> Iterator[tuple]:
+    table = LogEntry._meta.db_table
+    sql = f"SELECT id, content_type_id, object_pk, additional_data FROM {table} "  # noqa: S608
+    sql += "WHERE action = %s ORDER BY id"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [Action.ACCESS])
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+def _grouped(rows: Iterator[tuple]) -> Iterator[tuple[int, set[tuple[int, str]]]]:
+    for entry_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        yield entry_id, {(row[1], row[2]) for row in group}
+
+
+def _expected(rows: Iterator[tuple]) -> Iterator[tuple[int, set[tuple[int, str]]]]:
+    """What the index must hold for each ACCESS entry: the records of its "read" list, or, for
+    an entry of one record written before the index, that record."""
+    type_ids = {
+        f"{app_label}.{model}": pk
+        for pk, app_label, model in ContentType.objects.values_list("pk", "app_label", "model")
+    }
+    for entry_id, content_type_id, object_pk, data in rows:
+        if isinstance(data, str):
+            data = orjson.loads(data)
+        read = data.get("read") if isinstance(data, dict) else None
+        if isinstance(read, list):
+            yield entry_id, {(type_ids.get(str(r.get("type")), -1), str(r.get("id"))) for r in read}
+        else:
+            yield entry_id, {(content_type_id, object_pk)}
+
+
+def check_read_index() -> Break | None:
+    """The read index against the entries: exactly the records each ACCESS entry names, and
+    nothing for any other entry. A forged, moved or missing index row is named, with its
+    entry (or the entry it claims). Run after the chain holds: the entries are authentic, so
+    any difference is in the index."""
+    with transaction.atomic():  # PostgreSQL's server-side cursors live inside a transaction
+        expected, actual = _expected(_access_rows()), _grouped(_index_rows())
+        want, have = next(expected, None), next(actual, None)
+        while want is not None or have is not None:
+            if have is None or (want is not None and want[0] < have[0]):
+                entry_id, problem = want[0], "its records are missing from the read index"
+                if not want[1]:
+                    want = next(expected, None)
+                    continue
+            elif want is None or have[0] < want[0]:
+                entry_id, problem = have[0], "the read index names it, but it records no read"
+            elif want[1] != have[1]:
+                entry_id, problem = want[0], "the read index does not match the records it read"
+            else:
+                want, have = next(expected, None), next(actual, None)
+                continue
+            link = ChainLink.objects.filter(entry_id=entry_id).values_list("sequence", flat=True)
+            sequence = link.first()
+            if sequence is None:  # not on the chain: after its end
+                sequence = ChainHead.objects.get(pk=1).sequence + 1
+            return Break(sequence, entry_id, f"forged read index: {problem}")
+    return None
+
+
 def _unchained_entry(head_sequence: int) -> Break | None:
     """An entry with no link was put in the log around the chain (every honest entry is linked
     in the transaction that wrote it: at its commit on PostgreSQL)."""
@@ -334,6 +410,8 @@ def verify_chain(
         chain_break = Break(result.head_sequence + 1, None, problem)
     if chain_break is None:
         chain_break = _unchained_entry(head.sequence)
+    if chain_break is None:
+        chain_break = check_read_index()
 
     _check_against_log(result.checks, head.sequence)
     breaks = [chain_break] if chain_break else []

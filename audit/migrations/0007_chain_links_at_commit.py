@@ -26,6 +26,9 @@ from audit.triggers import (
 )
 
 
+_TABLES = (*TABLES_BEFORE_LINKS, "audit_chainlink")  # append-only from here on
+
+
 def _schema(connection) -> str:
     if connection.vendor != "postgresql":
         return "main"
@@ -70,7 +73,7 @@ def create_old_triggers(apps, schema_editor):
 
 def create_triggers(apps, schema_editor):
     connection = schema_editor.connection
-    statements = create_statements(connection.vendor)
+    statements = create_statements(connection.vendor, _TABLES)
     statements += chain_create_statements(connection.vendor, _schema(connection))
     for statement in statements:
         schema_editor.execute(statement, params=None)
@@ -79,7 +82,7 @@ def create_triggers(apps, schema_editor):
 def drop_triggers(apps, schema_editor):
     connection = schema_editor.connection
     statements = chain_drop_statements(connection.vendor, _schema(connection))
-    statements += drop_statements(connection.vendor)
+    statements += drop_statements(connection.vendor, _TABLES)
     for statement in statements:
         schema_editor.execute(statement, params=None)
 
