@@ -20,6 +20,7 @@ from cases import services
 from cases.disclosure import case_disclosed
 from cases.filters import CaseFilter
 from cases.models import (
+    MEMBER_RELATIONSHIPS,
     Case,
     ProtectionConcern,
     Relationship,
@@ -72,9 +73,7 @@ class HouseholdPersonField(VisiblePersonField):
 
 class MemberSerializer(StrictInputMixin, serializers.Serializer):
     person = serializers.UUIDField()  # resolved for the whole list at once, in validate_members
-    relationship = serializers.ChoiceField(
-        choices=[choice for choice in Relationship.values if choice != Relationship.PRIMARY]
-    )
+    relationship = serializers.ChoiceField(choices=MEMBER_RELATIONSHIPS)
 
 
 class CaseInputSerializer(StrictInputMixin, serializers.Serializer):
@@ -157,9 +156,7 @@ class CaseUpdateInputSerializer(CaseInputSerializer):
 
 class MemberAddSerializer(StrictInputMixin, serializers.Serializer):
     person = HouseholdPersonField()
-    relationship = serializers.ChoiceField(
-        choices=[choice for choice in Relationship.values if choice != Relationship.PRIMARY]
-    )
+    relationship = serializers.ChoiceField(choices=MEMBER_RELATIONSHIPS)
     reason = TextField(max_length=5000, allow_blank=True, required=False, default="")
 
 

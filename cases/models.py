@@ -78,6 +78,10 @@ class Relationship(models.TextChoices):
     OTHER = "other"
 
 
+# What someone can be added to a household as: the primary person is named by the case itself.
+MEMBER_RELATIONSHIPS = [choice for choice in Relationship.values if choice != Relationship.PRIMARY]
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def for_display(self) -> CaseQuerySet:
         """Keys and the primary person in the same query; members and assignees in one more

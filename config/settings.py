@@ -397,6 +397,9 @@ SPECTACULAR_SETTINGS = {
         "LevelEnum": "cases.models.RiskLevel",
         "CategoryEnum": "cases.models.NeedCategory",
         "NeedStatusEnum": "cases.models.Need.Status",
+        "CaseStatusEnum": "cases.models.Status",
+        "RelationshipEnum": "cases.models.Relationship",
+        "MemberRelationshipEnum": "cases.models.MEMBER_RELATIONSHIPS",
     },
 }
 

@@ -127,9 +127,9 @@ class PersonMatchSerializer(serializers.Serializer):
     """A match as `people.disclosure.person_match_disclosed` shows it: rendering only."""
 
     id = serializers.UUIDField(read_only=True)
-    full_name = serializers.CharField(read_only=True)
-    preferred_name = serializers.CharField(read_only=True)
-    date_of_birth = serializers.DateField(read_only=True)
+    full_name = serializers.CharField(read_only=True, allow_null=True)
+    preferred_name = serializers.CharField(read_only=True, allow_null=True)
+    date_of_birth = serializers.DateField(read_only=True, allow_null=True)
     matched_on = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 

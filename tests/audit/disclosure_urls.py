@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from audit.disclosure import Disclosure, disclosure_for
 from config.urls import urlpatterns as site
@@ -55,7 +58,14 @@ def checked_then_leaked(request: HttpRequest, pk: str) -> HttpResponse:
     return JsonResponse({"full_name": person.full_name})
 
 
+@api_view(["GET"])
+def api_forgetful(request: Request, pk: str) -> Response:
+    """A DRF view that hands a model's sealed field straight to its response."""
+    return Response({"full_name": _person(request, pk).full_name})
+
+
 urlpatterns = [
+    path("t/api-forgetful/<uuid:pk>/", api_forgetful),
     path("t/corrected/<uuid:pk>/", corrected),
     path("t/leaked/<uuid:pk>/", checked_then_leaked),
     path("t/layer/<uuid:pk>/", through_the_layer),

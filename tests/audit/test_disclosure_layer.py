@@ -255,6 +255,20 @@ def test_a_view_that_reads_personal_data_past_the_layer_fails_loudly(shown_perso
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.audit.disclosure_urls")
+def test_an_api_view_that_reads_personal_data_past_the_layer_fails_loudly(shown_person, client_for):
+    coordinator, person = shown_person
+    api = client_for(coordinator)
+    api.raise_request_exception = False
+
+    response = api.get(f"/t/api-forgetful/{person.pk}/")
+
+    assert response.status_code == 500
+    assert NAME not in response.content.decode()
+    assert _access() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.audit.disclosure_urls")
 def test_a_value_opened_unshown_for_a_check_is_caught_when_a_view_later_sends_it(shown_person):
     coordinator, person = shown_person
 
