@@ -7,7 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from accounts.filters import UsernameFilter
 from accounts.permissions import HasRole
 from accounts.roles import Role
-from audit.models import Action, Checkpoint, LogEntry
+from audit.models import AccessIndex, Action, ChainLink, Checkpoint, LogEntry
 from audit.registry import registered_models
 from audit.selectors import checkpoints_all, entries_all
 from audit.signing import (
@@ -45,7 +46,10 @@ OBJECT_ID_PATTERN = (
 
 
 class EntryPagination(CursorPagination):
-    ordering = ("-sequence",)
+    ordering = ("-sequence",)  # the entry's link's, annotated by LogEntry's manager
+
+    def get_position_field(self, queryset: QuerySet, name: str) -> models.Field:
+        return ChainLink._meta.get_field(name)
 
 
 def _object_types() -> list[tuple[str, str]]:
@@ -97,17 +101,37 @@ class EntryFilter(StrictFilterSet):
         return queryset.filter(action=Action.by_name[value])
 
     def filter_object_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        app_label, _dot, model = value.partition(".")
-        return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+        return queryset  # with object_id, in filter_queryset: one record, in one place
 
     def filter_object_id(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(object_pk=value.lower())  # stored as str(uuid): lowercase
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """`object_type` and `object_id` name one record (or all of a type): the entries about
+        it, and the ACCESS entries whose response read it among others (the read index)."""
+        queryset = super().filter_queryset(queryset)
+        object_type = self.form.cleaned_data.get("object_type")
+        object_id = self.form.cleaned_data.get("object_id")
+        if not object_type and not object_id:
+            return queryset
+        record = Q()
+        if object_type:
+            app_label, _dot, model = object_type.partition(".")
+            record &= Q(content_type__app_label=app_label, content_type__model=model)
+        if object_id:
+            record &= Q(object_pk=object_id.lower())  # stored as str(uuid): lowercase
+        read = AccessIndex.objects.filter(record).values("entry_id")
+        return queryset.filter(record | Q(pk__in=read))
 
 
 class EntrySerializer(serializers.ModelSerializer):
     action = serializers.CharField(source="action_name")
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     object_type = serializers.SerializerMethodField()
+    # The entry's place in the chain, from its link (null while its transaction is open).
+    sequence = serializers.IntegerField(read_only=True, allow_null=True)
+    prev_hash = serializers.CharField(read_only=True, allow_null=True)
+    entry_hash = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = LogEntry
@@ -126,6 +150,7 @@ class EntrySerializer(serializers.ModelSerializer):
             "cid",
             "client_request_id",
             "chain_version",
+            "digest",
             "prev_hash",
             "entry_hash",
         ]

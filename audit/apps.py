@@ -9,3 +9,9 @@ class AuditConfig(AppConfig):
         from audit.diff import compare_sealed_values_unopened
 
         compare_sealed_values_unopened()
+
+        from audit import writes
+        from common.db.commit import register_before_commit, register_on_rollback
+
+        register_before_commit(writes.refuse_unwritten)
+        register_on_rollback(writes.drop_rolled_back)

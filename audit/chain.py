@@ -13,9 +13,21 @@ Which fields are chained is versioned, and every entry records its version (`cha
 so a log written before a field joined the chain still verifies:
 
 - version 1: the sixteen fields of `CHAINED_FIELDS_V1`;
-- version 2 (every entry written now): version 1's fields, then `client_request_id` and the
-  version number itself, so an entry cannot be passed off as version 1 to drop a field from
-  its hash. The arrays have different lengths, so no entry of one version reads as the other.
+- version 2: version 1's fields, then `client_request_id` and the version number itself, so
+  an entry cannot be passed off as version 1 to drop a field from its hash. The arrays have
+  different lengths, so no entry of one version reads as the other.
+- version 3 (every entry written now): the chain is built at commit. The entry carries the
+  digest of its own content, computed when it is written,
+
+      digest = SHA-256( canonical(entry without its sequence) )
+
+  over version 2's fields but the sequence (not known until commit), and its chain link,
+  written at commit into the insert-only link table, is
+
+      entry_hash = SHA-256( prev_hash || "[" || sequence || ',"' || digest || '"]' )
+
+  Versions 1 and 2 hash their content with the sequence, as above; their links were copied
+  unchanged into the link table when it was created.
 """
 
 from __future__ import annotations
@@ -51,9 +63,11 @@ CHAINED_FIELDS_V1 = (
     "remote_port",
 )
 CHAINED_FIELDS_V2 = (*CHAINED_FIELDS_V1, "client_request_id", "chain_version")
-CHAIN_VERSION = 2  # what every entry is written with
+CHAINED_FIELDS_V3 = CHAINED_FIELDS_V2[1:]  # the sequence is the link's, no longer the entry's
+CHAIN_VERSION = 3  # what every entry is written with
+DIGEST_FROM = 3  # versions from this one chain a digest of the content, linked at commit
 CHAINED_FIELDS = CHAINED_FIELDS_V2  # every column any version chains, in order
-_BY_VERSION = {1: CHAINED_FIELDS_V1, 2: CHAINED_FIELDS_V2}
+_BY_VERSION = {1: CHAINED_FIELDS_V1, 2: CHAINED_FIELDS_V2, 3: CHAINED_FIELDS_V3}
 # Version 2 only appends fields, so these positions hold in every version.
 _TIMESTAMP = CHAINED_FIELDS.index("timestamp")
 _ACTOR = CHAINED_FIELDS.index("actor_id")
@@ -121,6 +135,20 @@ def canonical(values: Sequence[Any]) -> bytes:
 
 def entry_hash_of(prev_hash: str, values: Sequence[Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(values)).hexdigest()
+
+
+def digest_of(values: Sequence[Any]) -> str:
+    """SHA-256 (hex) of canonical(entry) without its sequence: `values` are an entry's
+    `CHAINED_FIELDS_V3`, as Python objects or as the database's raw text."""
+    return hashlib.sha256(b"[" + canonical_tail([None, *values])).hexdigest()
+
+
+def link_hash_of(prev_hash: str, sequence: int, digest: str) -> str:
+    """A version 3 entry's chain hash (hex). The PostgreSQL function `audit_chain_commit`
+    computes the same bytes (see `audit.triggers`)."""
+    return hashlib.sha256(
+        b'%s[%d,"%s"]' % (prev_hash.encode("ascii"), sequence, digest.encode("ascii"))
+    ).hexdigest()
 
 
 def reject_floats(value: Any, where: str) -> None:

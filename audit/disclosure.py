@@ -68,9 +68,10 @@ class Disclosure:
 
     `reveal(record, fields)` notes that the response shows `fields` of `record` in clear
     (masked or erased values are not revealed and must not be noted). `flush()` writes one
-    ACCESS entry per record revealed (the union of its fields, in the order first revealed)
-    and empties the collection. Obtain the response's collector with `disclosure_for`; one
-    made directly is still flushed by the middleware at the end of the response.
+    ACCESS entry naming every record revealed (the union of each one's fields, in the order
+    first revealed) and empties the collection. Obtain the response's collector with
+    `disclosure_for`; one made directly is still flushed by the middleware at the end of the
+    response.
     """
 
     def __init__(self, *, viewer: Any) -> None:
@@ -147,6 +148,19 @@ def discard_current_response() -> None:
             collector.discard()
 
 
+def flush_together(collectors: Iterable[Disclosure]) -> None:
+    """Write what every collector of one response revealed as one ACCESS entry per viewer (one
+    viewer per response in practice: one entry), and empty them; raises if it cannot be
+    written (the response must then not be sent)."""
+    by_viewer: dict[int, tuple[Any, list[tuple[Model, frozenset[str]]]]] = {}
+    for collector in collectors:
+        pending, collector._revealed = collector.pending, {}
+        if pending:
+            by_viewer.setdefault(id(collector.viewer), (collector.viewer, []))[1].extend(pending)
+    for viewer, revealed in by_viewer.values():
+        record_reads(revealed=revealed, actor=viewer)
+
+
 class DisclosureMiddleware:
     """Holds a response's collectors; once the view returns, writes their ACCESS entries and
     refuses (500) a response that opened governed personal data the layer did not disclose."""
@@ -163,8 +177,7 @@ class DisclosureMiddleware:
                 if not scope.discarded:
                     revealed = set().union(*(c.revealed_places() for c in scope.collectors))
                     check_disclosed(opened, revealed)
-                    for collector in scope.collectors:
-                        collector.flush()
+                    flush_together(scope.collectors)
         finally:
             _scope.reset(token)
         return response

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Model
 
+from audit import writes
 from audit.models import Action, LogEntry
 
 _UNSET: Any = object()
@@ -41,7 +41,7 @@ def _entry(
     return entry
 
 
-@transaction.atomic
+@writes.atomic
 def record_event(
     *,
     action: int,
@@ -57,33 +57,49 @@ def record_event(
     return LogEntry.objects.append([entry])[0]
 
 
-@transaction.atomic
+@writes.atomic
 def record_access(
     *, instances: Sequence[Model], fields: Iterable[str], actor: Any = _UNSET
 ) -> list[LogEntry]:
-    """One ACCESS entry per record whose decrypted `fields` a response reveals: who (`actor`,
-    or the bound one), which record, which fields, when. Call it before the response leaves:
-    if the entry cannot be written, the data must not be sent either."""
-    revealed = sorted(set(fields))
-    if not instances or not revealed:
-        return []
-    entries = [
-        _entry(instance, action=Action.ACCESS, actor=actor, data={"fields": revealed})
-        for instance in instances
-    ]
-    return LogEntry.objects.append(entries)
+    """`record_reads` for records that each revealed the same `fields`."""
+    fields = list(fields)
+    return record_reads(revealed=[(instance, fields) for instance in instances], actor=actor)
 
 
-@transaction.atomic
+@writes.atomic
 def record_reads(
     *, revealed: Sequence[tuple[Model, Iterable[str]]], actor: Any = _UNSET
 ) -> list[LogEntry]:
-    """What one response revealed, written at once: one ACCESS entry per (record, fields)
-    pair, in the order given. The disclosure layer's flush (`audit.disclosure`) is its caller;
-    how a response's reads become entries is decided here, once."""
-    entries = [
-        _entry(instance, action=Action.ACCESS, actor=actor, data={"fields": sorted(set(fields))})
-        for instance, fields in revealed
-        if fields
+    """What one response revealed, written at once as ONE ACCESS entry: who (`actor`, or the
+    bound one), when, and every record and field it showed, in the order given, as
+    `additional_data = {"read": [{"type": "app.model", "id": "<pk>", "fields": [...]}, ...]}`
+    (the fields sorted; pairs without fields are left out; one record twice is merged).
+
+    The entry's own content type is the first record's, and its object that record when it is
+    the only one (otherwise "", and its repr says how many). The database indexes each record
+    read (`AccessIndex`) as the entry is inserted, so "who read this record" stays one indexed
+    query. The disclosure layer's flush (`audit.disclosure`) is the caller; call it before the
+    response leaves: if the entry cannot be written, the data must not be sent either.
+    Returns [] (nothing written) or [the entry]."""
+    merged: dict[tuple[str, str], tuple[Model, set[str]]] = {}
+    for instance, fields in revealed:
+        fields = set(fields)
+        if not fields:
+            continue
+        key = (instance._meta.label_lower, str(instance.pk))
+        merged.setdefault(key, (instance, set()))[1].update(fields)
+    if not merged:
+        return []
+    reads = [
+        {"type": label, "id": pk, "fields": sorted(fields)}
+        for (label, pk), (_instance, fields) in merged.items()
     ]
-    return LogEntry.objects.append(entries) if entries else []
+    instances = [instance for instance, _fields in merged.values()]
+    if len(instances) == 1:
+        entry = _entry(instances[0], action=Action.ACCESS, actor=actor, data={"read": reads})
+    else:
+        entry = _entry(
+            None, model=type(instances[0]), action=Action.ACCESS, actor=actor, data={"read": reads}
+        )
+        entry.object_repr = f"{len(instances)} records"
+    return LogEntry.objects.append([entry])

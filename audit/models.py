@@ -1,8 +1,8 @@
 """The append-only, hash-chained audit log (django-auditlog's swappable LogEntry), the chain's
 head, and signed checkpoints.
 
-The database refuses UPDATE, DELETE and TRUNCATE on `audit_logentry` and `audit_checkpoint`
-(triggers created by this app's migrations, see `audit/triggers.py`).
+The database refuses UPDATE, DELETE and TRUNCATE on `audit_logentry`, `audit_chainlink` and
+`audit_checkpoint` (triggers created by this app's migrations, see `audit/triggers.py`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from django.utils import timezone
 from audit import context
 from audit.chain import (
     CHAIN_VERSION,
-    CHAINED_FIELDS,
     GENESIS_HASH,
-    canonical_tail,
     chained_fields,
-    entry_hash_of,
+    digest_of,
+    link_hash_of,
     reject_floats,
 )
 from audit.exceptions import AuditError
@@ -68,9 +67,10 @@ class Action:
 
 
 class ChainHead(models.Model):
-    """One row: the last entry's sequence, hash and parent hash. Locked for as long as the
-    transaction that appends to the chain lives, so appends are strictly ordered; every
-    append moves it forward in the same transaction."""
+    """One row: the last link's sequence, hash and parent hash. Locked by the statement that
+    chains a transaction's entries (at its commit on PostgreSQL) until that commit, so the
+    chain's order is the commit order; every chaining moves it forward in the same
+    transaction."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sequence = models.BigIntegerField(default=0)
@@ -84,40 +84,39 @@ class ChainHead(models.Model):
         return f"head {self.sequence} {self.entry_hash}"
 
 
-# PostgreSQL appends one entry in one round trip: the UPDATE takes the head's row lock (waiting
-# for any other appender to commit, then re-reading the row), assigns the next sequence number
-# and computes the new hash from the old one, all from the same row version; the INSERT stores
-# the entry with them. In an UPDATE every expression sees the old row, so prev_hash is the old
-# entry_hash. The hash is the same SHA-256 over prev_hash || "[" || sequence || "," || tail
-# that `audit.chain.entry_hash_of` computes.
-_PG_APPEND = """
-WITH head AS (
-    UPDATE audit_chainhead
-       SET sequence = sequence + 1,
-           prev_hash = entry_hash,
-           entry_hash = encode(
-               sha256(convert_to(entry_hash || '[' || (sequence + 1)::text || ',', 'UTF8') || %s),
-               'hex')
-     WHERE id = 1
-    RETURNING sequence, prev_hash, entry_hash
-)
-INSERT INTO audit_logentry ({columns}, sequence, prev_hash, entry_hash)
-SELECT {placeholders}, head.sequence, head.prev_hash, head.entry_hash FROM head
-RETURNING id, sequence, prev_hash, entry_hash
-"""
-_PG_COLUMNS = [name for name in CHAINED_FIELDS if name != "sequence"]
-
-
 class LogEntryChainManager(LogEntryManager):
+    """Entries with their place in the chain (`sequence`, `prev_hash`, `entry_hash`, read from
+    the entry's link; None until the transaction that wrote the entry commits on PostgreSQL)."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return (
+            super()
+            .get_queryset()
+            .annotate(
+                sequence=models.F("link__sequence"),
+                prev_hash=models.F("link__prev_hash"),
+                entry_hash=models.F("link__entry_hash"),
+            )
+        )
+
     def create(self, **kwargs) -> LogEntry:
         return self.append([self.model(**kwargs)])[0]
 
     def append(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
-        """Chain and insert entries, in the caller's transaction.
+        """Record entries in the caller's transaction; they are chained when it commits.
 
         Refuses to run outside a transaction: the entry must commit or roll back together with
-        the change it records.
+        the change it records. Inside `audit.writes.atomic` the entries wait there and are
+        inserted with the rest of that block's entries, in one statement; otherwise they are
+        inserted now. Either way each entry carries the digest of its content, and:
+
+        - on PostgreSQL the database chains them at commit (`audit.triggers`): the head is
+          locked for that statement and the commit only, not for the transaction's work;
+        - on SQLite, which lets one transaction write at a time anyway (BEGIN IMMEDIATE), they
+          are chained at once, in Python, under the same lock.
         """
+        from audit import writes  # the buffer builds on this manager
+
         connection = transaction.get_connection(self.db)
         if not connection.in_atomic_block:
             raise AuditError("Audited changes must run inside a transaction (transaction.atomic).")
@@ -125,37 +124,52 @@ class LogEntryChainManager(LogEntryManager):
         now = timezone.now()
         for entry in entries:
             _prepare(entry, bound, now)
-        if connection.vendor == "postgresql" and len(entries) == 1:
-            return [self._append_one_postgresql(connection, entries[0])]
-        # Already inside the caller's transaction: no savepoint, one lock for the whole batch.
+        if writes.hold(connection, entries):
+            return list(entries)
+        return self.insert_prepared(entries)
+
+    def insert_prepared(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
+        """Insert entries already prepared by `append` (one INSERT), chaining them at once on
+        SQLite. Only `append` and the buffer of `audit.writes` call this."""
+        if not entries:
+            return []
+        connection = transaction.get_connection(self.db)
+        # A plain queryset: the manager's own annotates every query with the links (a join
+        # an insert does not need, and whose building costs more than the entry's hashing).
+        plain = models.QuerySet(self.model, using=self.db)
+        if connection.vendor == "postgresql":
+            created = plain.bulk_create(entries)  # chained at commit by audit_chain_commit()
+            for entry in created:
+                entry.sequence = entry.prev_hash = entry.entry_hash = None
+            return created
         with transaction.atomic(using=self.db, savepoint=False):
             head = ChainHead.objects.using(self.db).select_for_update().get(pk=1)
-            for entry in entries:
-                entry.sequence = head.sequence + 1
-                entry.prev_hash = head.entry_hash
-                entry.entry_hash = entry_hash_of(entry.prev_hash, entry.chained_values())
-                head.sequence, head.prev_hash, head.entry_hash = (
-                    entry.sequence,
-                    entry.prev_hash,
-                    entry.entry_hash,
+            created = plain.bulk_create(entries)
+            links = []
+            sequence, prev_hash = head.sequence, head.entry_hash
+            for entry in created:
+                sequence += 1
+                link = ChainLink(
+                    sequence=sequence,
+                    entry=entry,
+                    prev_hash=prev_hash,
+                    entry_hash=link_hash_of(prev_hash, sequence, entry.digest),
                 )
-            created = self.bulk_create(entries)
+                links.append(link)
+                entry.sequence, entry.prev_hash, entry.entry_hash = (
+                    sequence,
+                    link.prev_hash,
+                    link.entry_hash,
+                )
+                prev_hash = link.entry_hash
+            ChainLink.objects.using(self.db).bulk_create(links)
+            head.sequence, head.prev_hash, head.entry_hash = (
+                sequence,
+                links[-1].prev_hash,
+                prev_hash,
+            )
             head.save(update_fields=["sequence", "prev_hash", "entry_hash"])
         return created
-
-    def _append_one_postgresql(self, connection, entry: LogEntry) -> LogEntry:
-        fields = [entry._meta.get_field(name) for name in _PG_COLUMNS]
-        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-        sql = _PG_APPEND.format(columns=columns, placeholders=", ".join(["%s"] * len(fields)))
-        params = [canonical_tail(entry.chained_values())]
-        params += [
-            field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            entry.id, entry.sequence, entry.prev_hash, entry.entry_hash = cursor.fetchone()
-        entry._state.adding, entry._state.db = False, self.db
-        return entry
 
 
 def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> None:
@@ -167,6 +181,7 @@ def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> Non
     entry.chain_version = CHAIN_VERSION
     entry.timestamp = now
     entry.serialized_data = None
+    entry.txid = None  # PostgreSQL sets its own transaction's id, whatever is sent
     # Hash what the database will give back: django-auditlog passes integer keys as ints.
     for name in (
         "object_pk",
@@ -186,6 +201,7 @@ def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> Non
     )
     reject_floats(entry.changes, "changes")
     reject_floats(entry.additional_data, "additional data")
+    entry.digest = digest_of(entry.chained_values())
 
 
 class LogEntry(AbstractLogEntry):
@@ -213,17 +229,27 @@ class LogEntry(AbstractLogEntry):
         related_name="+",
     )
     action = models.PositiveSmallIntegerField(choices=Action.choices, db_index=True)
-    sequence = models.BigIntegerField(unique=True)
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64)
+    # Version 3: SHA-256 of the entry's content (audit.chain.digest_of), computed when it is
+    # written; its place in the chain is its link (ChainLink), written when it commits.
+    digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (None: v1/v2)
+    # PostgreSQL: the writing transaction's id, set by a trigger; how the commit finds the
+    # transaction's entries to chain them.
+    txid = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    # Read from the entry's link by the manager (None until chained).
+    sequence: int | None = None
+    prev_hash: str | None = None
+    entry_hash: str | None = None
 
     objects = LogEntryChainManager()
 
     class Meta(AbstractLogEntry.Meta):
-        ordering = ["-sequence"]
-        indexes = [models.Index(fields=["content_type", "object_pk"], name="audit_entry_object")]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(sequence__gt=0), name="audit_sequence_gt_0")
+        ordering = ["-link__sequence"]
+        indexes = [
+            models.Index(fields=["content_type", "object_pk"], name="audit_entry_object"),
+            models.Index(
+                fields=["txid"], name="audit_entry_txid", condition=models.Q(txid__isnull=False)
+            ),
         ]
 
     def chained_values(self) -> list:
@@ -232,6 +258,47 @@ class LogEntry(AbstractLogEntry):
     @property
     def action_name(self) -> str:
         return Action.names.get(self.action, str(self.action))
+
+
+class ChainLink(models.Model):
+    """An entry's place in the chain: its sequence number, the previous entry's hash and its
+    own. Insert-only (append-only triggers, `audit.triggers`). Written at commit by the
+    database (PostgreSQL) or with the entry (SQLite); for entries of versions 1 and 2, copied
+    from the entry when this table was created."""
+
+    sequence = models.BigIntegerField(primary_key=True)
+    entry = models.OneToOneField(LogEntry, on_delete=models.PROTECT, related_name="link")
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sequence__gt=0), name="audit_sequence_gt_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.sequence} {self.entry_hash}"
+
+
+class AccessIndex(models.Model):
+    """Which records an ACCESS entry names: one row per record a response revealed, so "who
+    read this person, when" is one indexed query although a response writes one entry.
+    Written by the database when the entry is inserted (a trigger over the entry's
+    `additional_data["read"]`, `audit.triggers`), append-only, and checked against the chained
+    entries by `audit_verify`. Entries written before (one per record) are indexed by their
+    own content type and object."""
+
+    entry = models.ForeignKey(LogEntry, on_delete=models.PROTECT, related_name="reads")
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    object_pk = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [models.Index(fields=["content_type", "object_pk"], name="audit_read_object")]
+
+    def __str__(self) -> str:
+        return f"read of {self.object_pk} in entry {self.entry_id}"
 
 
 class Checkpoint(models.Model):

@@ -9,17 +9,28 @@ not grow with the log.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+import orjson
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from audit import verify_worker
-from audit.chain import CHAINED_FIELDS, GENESIS_HASH, chained_fields, entry_hash_of
-from audit.models import ChainHead, Checkpoint, LogEntry
+from audit.chain import (
+    CHAINED_FIELDS_V3,
+    DIGEST_FROM,
+    GENESIS_HASH,
+    chained_fields,
+    digest_of,
+    entry_hash_of,
+    link_hash_of,
+)
+from audit.models import AccessIndex, Action, ChainHead, ChainLink, Checkpoint, LogEntry
 from audit.signing import (
     SignedCheckpoint,
     load_public_key,
@@ -32,7 +43,9 @@ SLICE = 50_000
 PARALLEL_FROM_SLICES = 4  # starting a worker costs about a second: worth it from 200,000 entries
 # The timestamp already in its canonical text: building a datetime per row costs more than the
 # hashing does.
-_PG_TIMESTAMP = """to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+_PG_TIMESTAMP = (
+    """to_char(e."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+)
 
 
 @dataclass
@@ -148,21 +161,27 @@ def _classify(link_ok: bool, content_ok: bool) -> str:
 
 
 def _select_columns() -> str:
-    columns = ["id", "prev_hash", "entry_hash", "chain_version", *CHAINED_FIELDS]
-    quoted = [connection.ops.quote_name(LogEntry._meta.get_field(name).column) for name in columns]
+    """The link's sequence, prev_hash and entry_hash, then the entry's id, chain_version,
+    digest and content (`CHAINED_FIELDS_V3`)."""
+    columns = ["id", "chain_version", "digest", *CHAINED_FIELDS_V3]
+    quoted = [
+        "e." + connection.ops.quote_name(LogEntry._meta.get_field(name).column) for name in columns
+    ]
     if connection.vendor == "postgresql":
         quoted[columns.index("timestamp")] = _PG_TIMESTAMP
         quoted[columns.index("actor_id")] += "::text"  # a UUID object per row costs 4 µs
-    return ", ".join(quoted)
+    return ", ".join(["l.sequence", "l.prev_hash", "l.entry_hash", *quoted])
 
 
 def _stream(first: int, last: int) -> Iterator[tuple]:
-    """(id, prev_hash, entry_hash, chain_version, *CHAINED_FIELDS) for sequences first..last,
-    in order, as the database returns them (raw JSON text, and on SQLite raw UUIDs and
+    """(sequence, prev_hash, entry_hash, entry id, chain_version, digest, *CHAINED_FIELDS_V3)
+    for the links first..last, in order, each with the entry it names (all None when it names
+    none), as the database returns them (raw JSON text, and on SQLite raw UUIDs and
     timestamps: the chain module reads both forms), CHUNK rows at a time."""
     sql = (
-        f"SELECT {_select_columns()} FROM {LogEntry._meta.db_table} "  # noqa: S608
-        "WHERE sequence BETWEEN %s AND %s ORDER BY sequence"
+        f"SELECT {_select_columns()} FROM {ChainLink._meta.db_table} l "  # noqa: S608
+        f"LEFT JOIN {LogEntry._meta.db_table} e ON e.id = l.entry_id "
+        "WHERE l.sequence BETWEEN %s AND %s ORDER BY l.sequence"
     )
     # PostgreSQL's server-side cursors live inside a transaction.
     with transaction.atomic(), connection.chunked_cursor() as cursor:
@@ -171,25 +190,43 @@ def _stream(first: int, last: int) -> Iterator[tuple]:
             yield from rows
 
 
+def _hashes_match(sequence: int, stored_prev: str, stored_hash: str, row: tuple) -> bool:
+    """Does the entry's content give the link's hash? Versions 1 and 2 hash the content with
+    the sequence; version 3 hashes a digest that must be the content's (audit.chain).
+    Raises ValueError or TypeError for a value no honest writer could have stored."""
+    version, digest, content = row[4], row[5], row[6:]
+    if version >= DIGEST_FROM:
+        chained_fields(version)  # an unknown version is a forgery, not a crash
+        if digest_of(content) != digest:
+            return False
+        return link_hash_of(stored_prev, sequence, digest) == stored_hash
+    values = [sequence, *content][: len(chained_fields(version))]
+    return entry_hash_of(stored_prev, values) == stored_hash
+
+
 def verify_slice(first: int, last: int) -> SliceResult:
-    """Check entries first..last: no gap, each linked to the one before, each content hash."""
+    """Check links first..last: no gap, each linked to the one before, each naming an entry
+    whose content gives its hash."""
     result = SliceResult(first, last)
     if first == 1:
         prev_hash = GENESIS_HASH
     else:
-        before = LogEntry.objects.filter(sequence=first - 1).values_list("entry_hash", flat=True)
-        prev_hash = before.first() or ""  # a missing entry is reported by the slice before
+        before = ChainLink.objects.filter(sequence=first - 1).values_list("entry_hash", flat=True)
+        prev_hash = before.first() or ""  # a missing link is reported by the slice before
     expected = first
     for row in _stream(first, last):
-        entry_id, stored_prev, stored_hash, version, sequence = row[:5]
+        sequence, stored_prev, stored_hash, entry_id = row[:4]
         if sequence != expected:
             problem = f"sequence {expected} is missing: an entry was deleted"
             result.first_break = Break(expected, entry_id, problem)
             return result
+        if entry_id is None:
+            problem = "forged: its link names no entry (the entry was deleted)"
+            result.first_break = Break(sequence, None, problem)
+            return result
         link_ok = stored_prev == prev_hash
         try:
-            values = row[4 : 4 + len(chained_fields(version))]  # this entry's version's fields
-            content_ok = entry_hash_of(stored_prev, values) == stored_hash
+            content_ok = _hashes_match(sequence, stored_prev, stored_hash, row)
         except (ValueError, TypeError) as exc:  # a value no honest writer could have stored
             problem = f"forged: a field cannot be read back ({type(exc).__name__})"
             result.first_break = Break(sequence, entry_id, problem)
@@ -205,6 +242,90 @@ def verify_slice(first: int, last: int) -> SliceResult:
     return result
 
 
+def _index_rows() -> Iterator[tuple[int, set[tuple[int, str]]]]:
+    """(entry id, {(content type id, object pk)}) for every entry the read index names."""
+    sql = (
+        f"SELECT entry_id, content_type_id, object_pk FROM {AccessIndex._meta.db_table} "  # noqa: S608
+        "ORDER BY entry_id"
+    )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+def _access_rows() -> Iterator[tuple]:
+    table = LogEntry._meta.db_table
+    sql = f"SELECT id, content_type_id, object_pk, additional_data FROM {table} "  # noqa: S608
+    sql += "WHERE action = %s ORDER BY id"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [Action.ACCESS])
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+def _grouped(rows: Iterator[tuple]) -> Iterator[tuple[int, set[tuple[int, str]]]]:
+    for entry_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        yield entry_id, {(row[1], row[2]) for row in group}
+
+
+def _expected(rows: Iterator[tuple]) -> Iterator[tuple[int, set[tuple[int, str]]]]:
+    """What the index must hold for each ACCESS entry: the records of its "read" list, or, for
+    an entry of one record written before the index, that record."""
+    type_ids = {
+        f"{app_label}.{model}": pk
+        for pk, app_label, model in ContentType.objects.values_list("pk", "app_label", "model")
+    }
+    for entry_id, content_type_id, object_pk, data in rows:
+        if isinstance(data, str):
+            data = orjson.loads(data)
+        read = data.get("read") if isinstance(data, dict) else None
+        if isinstance(read, list):
+            yield entry_id, {(type_ids.get(str(r.get("type")), -1), str(r.get("id"))) for r in read}
+        else:
+            yield entry_id, {(content_type_id, object_pk)}
+
+
+def check_read_index() -> Break | None:
+    """The read index against the entries: exactly the records each ACCESS entry names, and
+    nothing for any other entry. A forged, moved or missing index row is named, with its
+    entry (or the entry it claims). Run after the chain holds: the entries are authentic, so
+    any difference is in the index."""
+    with transaction.atomic():  # PostgreSQL's server-side cursors live inside a transaction
+        expected, actual = _expected(_access_rows()), _grouped(_index_rows())
+        want, have = next(expected, None), next(actual, None)
+        while want is not None or have is not None:
+            if have is None or (want is not None and want[0] < have[0]):
+                entry_id, problem = want[0], "its records are missing from the read index"
+                if not want[1]:
+                    want = next(expected, None)
+                    continue
+            elif want is None or have[0] < want[0]:
+                entry_id, problem = have[0], "the read index names it, but it records no read"
+            elif want[1] != have[1]:
+                entry_id, problem = want[0], "the read index does not match the records it read"
+            else:
+                want, have = next(expected, None), next(actual, None)
+                continue
+            link = ChainLink.objects.filter(entry_id=entry_id).values_list("sequence", flat=True)
+            sequence = link.first()
+            if sequence is None:  # not on the chain: after its end
+                sequence = ChainHead.objects.get(pk=1).sequence + 1
+            return Break(sequence, entry_id, f"forged read index: {problem}")
+    return None
+
+
+def _unchained_entry(head_sequence: int) -> Break | None:
+    """An entry with no link was put in the log around the chain (every honest entry is linked
+    in the transaction that wrote it: at its commit on PostgreSQL)."""
+    stray = LogEntry.objects.filter(link__isnull=True).order_by("id").values_list("id", flat=True)
+    entry_id = stray.first()
+    if entry_id is None:
+        return None
+    problem = "forged: an entry is not on the chain (it has no link)"
+    return Break(head_sequence + 1, entry_id, problem)
+
+
 def stored_checkpoints() -> list[SignedCheckpoint]:
     return [signed_document_of(stored) for stored in Checkpoint.objects.order_by("sequence")]
 
@@ -216,7 +337,7 @@ def _check_against_log(checks: list[CheckpointCheck], head_sequence: int) -> Non
     """Mark each signed checkpoint the log no longer extends (cut below it, or rewritten)."""
     pending = [check for check in checks if check.problem is None]
     stored = dict(
-        LogEntry.objects.filter(
+        ChainLink.objects.filter(
             sequence__in=[check.checkpoint.sequence for check in pending]
         ).values_list("sequence", "entry_hash")
     )
@@ -287,6 +408,10 @@ def verify_chain(
     ):
         problem = "the chain head names another last entry: the tail was cut or rewritten"
         chain_break = Break(result.head_sequence + 1, None, problem)
+    if chain_break is None:
+        chain_break = _unchained_entry(head.sequence)
+    if chain_break is None:
+        chain_break = check_read_index()
 
     _check_against_log(result.checks, head.sequence)
     breaks = [chain_break] if chain_break else []
@@ -309,13 +434,13 @@ def _slice_bounds(head_sequence: int, slice_size: int) -> list[tuple[int, int]]:
     An honest log numbers its entries 1..head with no gap, and is cut by arithmetic. Any other
     log is cut where its entries actually are, found by reading the sequence index alone: a
     forged, huge sequence number must not make millions of empty slices."""
-    if LogEntry.objects.filter(sequence__lte=head_sequence).count() == head_sequence:
+    if ChainLink.objects.filter(sequence__lte=head_sequence).count() == head_sequence:
         return [
             (first, min(first + slice_size - 1, head_sequence))
             for first in range(1, head_sequence + 1, slice_size)
         ]
     starts = [1]
-    sql = f"SELECT sequence FROM {LogEntry._meta.db_table} WHERE sequence <= %s ORDER BY sequence"  # noqa: S608
+    sql = f"SELECT sequence FROM {ChainLink._meta.db_table} WHERE sequence <= %s ORDER BY sequence"  # noqa: S608
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, [head_sequence])
         position = 0

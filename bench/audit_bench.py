@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "safe_passage_bench"
+DB_NAME = os.environ.get("BENCH_DATABASE_NAME", "safe_passage_bench")
 DATABASE_URL = f"{BASE_URL}/{DB_NAME}"
 
 

@@ -19,6 +19,7 @@ from knox.models import AuthToken
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import step_up_verify
+from audit import writes
 from audit.events import record_event
 from audit.models import Action
 from cases.models import (
@@ -154,7 +155,7 @@ def _insert_with_a_free_reference(case: Case, attempts: int = 5) -> None:
             case.reference = new_reference()
 
 
-@transaction.atomic
+@writes.atomic
 def case_create(
     *,
     created_by: User,
@@ -174,7 +175,7 @@ def case_create(
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_open_for_new_person(
     *, created_by: User, person_fields: dict[str, Any], case_fields: dict[str, Any]
 ) -> Case:
@@ -185,7 +186,7 @@ def case_open_for_new_person(
     return case_create(created_by=created_by, primary_person=person, **case_fields)
 
 
-@transaction.atomic
+@writes.atomic
 def case_member_record(
     *,
     case: Case,
@@ -205,7 +206,7 @@ def case_member_record(
     )
 
 
-@transaction.atomic
+@writes.atomic
 def case_update(
     *,
     case: Case,
@@ -250,7 +251,7 @@ def case_update(
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
     """Move the case along the workflow. Ending it (closed, rejected, withdrawn) goes through the
     `cases.signals` hooks: the money on it is locked first, and may refuse the move."""
@@ -284,7 +285,7 @@ def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_assign(*, case: Case, actor: User, caseworkers: Iterable[User]) -> Case:
     """The case's caseworkers become exactly `caseworkers`; each one added or taken off is a
     timeline entry. Someone removed loses access on their very next request: scope is read from
@@ -327,7 +328,7 @@ def _record_assignment(case: Case, actor: User, caseworker: User, kind: str) -> 
     )
 
 
-@transaction.atomic
+@writes.atomic
 def case_member_add(
     *,
     case: Case,
@@ -363,7 +364,7 @@ def case_member_add(
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def case_member_remove(*, case: Case, actor: User, person_id: Any, reason: str) -> Case:
     """Take someone off the household, with a reason (sealed on the timeline). The row stays,
     marked removed: the person stays linked to the case for its erasure, and the timeline
@@ -399,7 +400,7 @@ def case_erase(*, case: Case, actor: User, token: AuthToken, otp: str) -> Case:
     return case_shred(case=case, actor=actor)
 
 
-@transaction.atomic
+@writes.atomic
 def case_shred(*, case: Case, actor: User) -> Case:
     """Crypto-shred the case (its fields, needs, notes and timeline reasons are sealed under its
     key) and those of its people who are on no other case still open, and end its assignments.
@@ -442,7 +443,7 @@ def case_shred(*, case: Case, actor: User) -> Case:
     return case
 
 
-@transaction.atomic
+@writes.atomic
 def need_create(
     *,
     case: Case,
@@ -468,7 +469,7 @@ def need_create(
     return need
 
 
-@transaction.atomic
+@writes.atomic
 def need_update(*, need: Need, **fields: Any) -> Need:
     allowed = {"category", "description", "urgency", "status", "estimated_cost", "currency"}
     if set(fields) - allowed:
@@ -481,7 +482,7 @@ def need_update(*, need: Need, **fields: Any) -> Need:
     return need
 
 
-@transaction.atomic
+@writes.atomic
 def note_create(*, case: Case, author: User, body: str) -> Note:
     case = _locked(case)
     return Note.objects.create(case=case, author=author, body=body)

@@ -84,8 +84,13 @@ class CursorPagination(CheckedPageSizeMixin, pagination.CursorPagination):
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list[Any] | None:
         first = self.get_ordering(request, queryset, view)[0].lstrip("-")
-        self.position_field = queryset.model._meta.get_field(first)
+        self.position_field = self.get_position_field(queryset, first)
         return super().paginate_queryset(queryset, request, view)
+
+    def get_position_field(self, queryset: QuerySet, name: str) -> models.Field:
+        """The model field whose values the position holds (a subclass ordering by an
+        annotation names the field it copies)."""
+        return queryset.model._meta.get_field(name)
 
     def decode_cursor(self, request: Request) -> pagination.Cursor | None:
         """DRF's decoding, made strict: DRF reads whatever it can out of the token (`!!!`

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from audit import writes
 from audit.events import record_event
 from audit.models import Action
 from encryption.datakeys import CIPHER_ATTR, owner_label_of, unwrap, wrap
@@ -20,7 +21,7 @@ from encryption.models import DataKey
 from encryption.sentinels import require_active_kek_sentinel, require_usable_keys
 
 
-@transaction.atomic
+@writes.atomic
 def data_key_issue(*, owner: Model) -> DataKey:
     """A new data key for `owner`, whose UUID primary key is set before its insert."""
     ring = keyring()
@@ -35,7 +36,7 @@ def data_key_issue(*, owner: Model) -> DataKey:
     return data_key
 
 
-@transaction.atomic
+@writes.atomic
 def data_key_destroy(*, data_key: DataKey) -> DataKey:
     """Crypto-shred: the wrapped key becomes NULL, and nothing sealed under it opens again."""
     data_key = DataKey.objects.select_for_update().get(pk=data_key.pk)

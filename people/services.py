@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.models import User
 from accounts.services import step_up_verify
+from audit import writes
 from audit.events import record_event
 from audit.models import Action
 from common.exceptions import InvariantViolation
@@ -30,7 +30,7 @@ def _check_fields(fields: dict[str, Any]) -> None:
         raise TypeError(f"Not personal fields of a person: {sorted(unknown)}")
 
 
-@transaction.atomic
+@writes.atomic
 def person_create(*, created_by: User, **fields: Any) -> Person:
     _check_fields(fields)
     person = Person(created_by=created_by, **fields)
@@ -39,7 +39,7 @@ def person_create(*, created_by: User, **fields: Any) -> Person:
     return person
 
 
-@transaction.atomic
+@writes.atomic
 def person_update(*, person: Person, **fields: Any) -> Person:
     _check_fields(fields)
     person = Person.objects.with_keys().select_for_update(of=("self",)).get(pk=person.pk)
@@ -71,7 +71,7 @@ def person_erase(*, person: Person, actor: User, token: AuthToken, otp: str) -> 
     return person_shred(person=person, actor=actor)
 
 
-@transaction.atomic
+@writes.atomic
 def person_shred(*, person: Person, actor: User | None) -> Person:
     """Crypto-shred a person: their data key is destroyed, so every copy of their fields (in
     this database, its replicas, old rows) stops opening; the live fields and blind indexes are
@@ -91,7 +91,7 @@ def person_shred(*, person: Person, actor: User | None) -> Person:
     return person
 
 
-@transaction.atomic
+@writes.atomic
 def person_duplicate_check(*, user: User, criteria: dict[str, str]) -> DuplicateCheck:
     """The people matching `criteria` (see `people_duplicates`), and its `duplicate_check`
     audit entry: who, which kinds of criteria, how many matches, and per criterion a keyed

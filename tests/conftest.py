@@ -109,6 +109,24 @@ def _owner_empties_audit_tables_between_transactional_tests() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _chain_at_each_statement_in_tests_that_never_commit(request: pytest.FixtureRequest) -> None:
+    """On PostgreSQL entries are chained when their transaction commits (a deferred constraint
+    trigger). A test run inside a transaction that is rolled back at its end never commits, so
+    there the same trigger is made to fire after each statement instead (SET CONSTRAINTS ...
+    IMMEDIATE: the same function, earlier), and entries have their sequence at once."""
+    if connection.vendor != "postgresql":
+        return
+    if not (
+        request.node.get_closest_marker("django_db") or "_django_db_helper" in request.fixturenames
+    ):
+        return
+    request.getfixturevalue("_django_db_helper")
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS audit_logentry_chain IMMEDIATE")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_shared_cache() -> None:
     # Redis outlives each test's database rollback; the database cache does not need this.
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):

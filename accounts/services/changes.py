@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +35,7 @@ from accounts.services.staff import (
     second_factor_reset_with_code,
     staff_reactivate,
 )
+from audit import writes
 from common.exceptions import InvariantViolation
 
 # Roles that open personal data or money, or make more admins: granted only under four eyes.
@@ -125,7 +125,7 @@ def _apply(change: StaffChange, *, issued_by: User) -> IssuedEnrolmentCode | Non
     return None
 
 
-@transaction.atomic
+@writes.atomic
 def staff_create_by_admin(*, username: str, roles: Iterable[str], actor: User) -> StaffOutcome:
     """A new account with no password and no second factor: its holder sets both by redeeming
     the enrolment code returned. Guarded roles wait for a second admin (who is never this
@@ -151,7 +151,7 @@ def staff_create_by_admin(*, username: str, roles: Iterable[str], actor: User) -
     return StaffOutcome(staff=_fresh(user), change=change, enrolment=enrolment)
 
 
-@transaction.atomic
+@writes.atomic
 def staff_roles_request(*, user: User, roles: Iterable[str], actor: User) -> StaffOutcome:
     """Set `user`'s roles to `roles`: removals and unguarded roles now, guarded grants as a
     change. No admin changes their own roles."""
@@ -175,7 +175,7 @@ def staff_roles_request(*, user: User, roles: Iterable[str], actor: User) -> Sta
     return StaffOutcome(staff=_fresh(user), change=change)
 
 
-@transaction.atomic
+@writes.atomic
 def staff_reactivate_request(*, user: User, actor: User) -> StaffOutcome:
     user = lock_staff_row(user)
     if user.is_active:
@@ -184,7 +184,7 @@ def staff_reactivate_request(*, user: User, actor: User) -> StaffOutcome:
     return StaffOutcome(staff=_fresh(user), change=change)
 
 
-@transaction.atomic
+@writes.atomic
 def second_factor_reset_request(*, user: User, actor: User) -> StaffOutcome:
     """Reset now (an enrolment code returned) for an account holding no guarded role;
     otherwise a change for a second admin, whose approval returns the code."""
@@ -198,7 +198,7 @@ def second_factor_reset_request(*, user: User, actor: User) -> StaffOutcome:
     return StaffOutcome(staff=_fresh(user), enrolment=enrolment)
 
 
-@transaction.atomic
+@writes.atomic
 def staff_change_approve(*, change: StaffChange, actor: User) -> StaffOutcome:
     """The second admin's yes: the change takes effect now."""
     target = lock_staff_row(change.target)
@@ -223,7 +223,7 @@ def staff_change_approve(*, change: StaffChange, actor: User) -> StaffOutcome:
     return StaffOutcome(staff=_fresh(target), change=change, enrolment=enrolment)
 
 
-@transaction.atomic
+@writes.atomic
 def staff_change_reject(*, change: StaffChange, actor: User, reason: str = "") -> StaffOutcome:
     """Any admin's no, the one who asked included (a withdrawal): nothing is done."""
     target = lock_staff_row(change.target)

@@ -20,7 +20,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from accounts.models import EnrolmentCode, User, normalize_username
 from accounts.second_factor import Enrolment, second_factor_confirm, second_factor_enrol
 from accounts.services.login import LoginFailed, guarded_attempt, session_open
 from accounts.services.tokens import IssuedToken
+from audit import writes
 from encryption.keyring import keyring
 
 ENROLMENT_CODE_LABEL = "accounts.enrolment-code"
@@ -52,7 +52,7 @@ def enrolment_code_digest(code: str) -> str:
     return hmac.new(key, text, hashlib.sha256).hexdigest()
 
 
-@transaction.atomic
+@writes.atomic
 def enrolment_code_issue(
     *, user: User, purpose: str, issued_by: User | None
 ) -> IssuedEnrolmentCode:
@@ -72,7 +72,7 @@ def enrolment_code_issue(
     return IssuedEnrolmentCode(code=code, expires_at=issued.expires_at)
 
 
-@transaction.atomic
+@writes.atomic
 def enrolment_codes_withdraw(*, user: User, now: datetime | None = None) -> None:
     now = now or timezone.now()
     open_codes = EnrolmentCode.objects.select_for_update().filter(

@@ -28,6 +28,7 @@ from accounts.services.enrolment import (
 from accounts.services.step_up import step_up_verify
 from accounts.services.tokens import tokens_revoke_all
 from accounts.signals import staff_rights_reduced
+from audit import writes
 from common.exceptions import InvariantViolation
 
 
@@ -66,7 +67,7 @@ def _admin_tenure_ends(user: User) -> None:
     user.save(update_fields=["admin_ended_at"])
 
 
-@transaction.atomic
+@writes.atomic
 def staff_create(*, username: str, roles: Iterable[str], password: str) -> tuple[User, Enrolment]:
     """Create a staff member with their roles and a second factor enrolled, for the server's
     command line (the bootstrap of the first admin): the secret is returned to print."""
@@ -101,7 +102,7 @@ def roles_apply(*, user: User, roles: Iterable[str]) -> User:
     return user
 
 
-@transaction.atomic
+@writes.atomic
 def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = None) -> User:
     """Set the roles at once, with no second admin (the command line, and an approved change).
     `actor` (an admin asking) may not change their own roles: granting oneself a role that
@@ -111,7 +112,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User | None = No
     return roles_apply(user=user, roles=roles_checked(roles))
 
 
-@transaction.atomic
+@writes.atomic
 def staff_deactivate(*, user: User) -> User:
     """The panic button: the account stops working and every token it holds dies now."""
     lock_admin_membership()
@@ -127,7 +128,7 @@ def staff_deactivate(*, user: User) -> User:
     return user
 
 
-@transaction.atomic
+@writes.atomic
 def staff_reactivate(*, user: User) -> User:
     """Switch the account back on (the command line, and an approved change)."""
     user = lock_staff_row(user)
@@ -148,7 +149,7 @@ def _second_factor_withdraw(user: User) -> User:
     return user
 
 
-@transaction.atomic
+@writes.atomic
 def second_factor_reset(*, user: User) -> Enrolment:
     """A lost or seized authenticator, from the server's command line: a new TOTP secret and
     backup codes, returned to print, and every token the old device may have helped obtain is
@@ -157,7 +158,7 @@ def second_factor_reset(*, user: User) -> Enrolment:
     return second_factor_enrol(user=user)
 
 
-@transaction.atomic
+@writes.atomic
 def second_factor_reset_with_code(*, user: User, issued_by: User | None) -> IssuedEnrolmentCode:
     """A lost or seized authenticator, through the API: the old devices and every token die
     now, and the staff member enrols a new authenticator with the code returned (with their

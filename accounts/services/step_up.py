@@ -11,12 +11,12 @@ STEP_UP_FAILURE_LIMIT wrong codes in a row the token that sent them is revoked.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 from knox.models import AuthToken
 
 from accounts.models import SealedTOTPDevice, TokenRecord, User
 from accounts.services.tokens import token_revoke
+from audit import writes
 from audit.events import record_event
 from audit.models import Action
 from common.exceptions import DomainError
@@ -59,7 +59,7 @@ def step_up_verify(*, token: AuthToken, user: User, code: str, password: str | N
         raise outcome
 
 
-@transaction.atomic
+@writes.atomic
 def _check(*, token: AuthToken, user: User, code: str, password: str | None) -> DomainError | None:
     # The token's record first, then the device: concurrent step-ups with one token queue
     # here, so each failure is counted and the limit is exact.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from knox.models import AuthToken
@@ -13,6 +12,7 @@ from knox.models import AuthToken
 from accounts.lockout import device_tokens_revoke
 from accounts.models import TokenRecord, User
 from accounts.models.tokens import CLIENT_MAX_LENGTH
+from audit import writes
 from audit.events import record_event
 from audit.models import Action
 from common.client_ip import client_ip_for
@@ -41,7 +41,7 @@ def client_of(request: HttpRequest | None) -> tuple[str, str]:
     return client_ip_for(request)[:64], agent[:CLIENT_MAX_LENGTH]
 
 
-@transaction.atomic
+@writes.atomic
 def token_issue(*, user: User, request: HttpRequest | None = None) -> IssuedToken:
     instance, token = AuthToken.objects.create(user=user)
     address, client = client_of(request)
@@ -64,7 +64,7 @@ def token_touch(*, token: AuthToken) -> None:
     TokenRecord.objects.filter(token=token, last_used_at=last).update(last_used_at=now)
 
 
-@transaction.atomic
+@writes.atomic
 def token_revoke(*, token: AuthToken, reason: str = "logout") -> None:
     AuthToken.objects.filter(pk=token.pk).delete()
     record_event(
@@ -72,7 +72,7 @@ def token_revoke(*, token: AuthToken, reason: str = "logout") -> None:
     )
 
 
-@transaction.atomic
+@writes.atomic
 def tokens_revoke_all(*, user: User, reason: str, keep: AuthToken | None = None) -> int:
     """Every API token of `user` (but `keep`, the caller's own, when given) and every device
     token: whatever a lost or seized device holds stops working. Returns the API tokens

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from audit.triggers import create_statements, drop_statements
+from audit.triggers import TABLES_BEFORE_LINKS, create_statements, drop_statements
 
 
 def create_head(apps, schema_editor):
@@ -12,12 +12,12 @@ def create_head(apps, schema_editor):
 
 
 def create_triggers(apps, schema_editor):
-    for statement in create_statements(schema_editor.connection.vendor):
+    for statement in create_statements(schema_editor.connection.vendor, TABLES_BEFORE_LINKS):
         schema_editor.execute(statement, params=None)
 
 
 def drop_triggers(apps, schema_editor):
-    for statement in drop_statements(schema_editor.connection.vendor):
+    for statement in drop_statements(schema_editor.connection.vendor, TABLES_BEFORE_LINKS):
         schema_editor.execute(statement, params=None)
 
 

@@ -13,6 +13,10 @@ A connection lost during the COMMIT itself leaves the outcome unknown (the serve
 committed before the answer was lost): that raises `OutcomeUnknown` (common/db/failures.py),
 which the API answers 503 `outcome_unknown`, never a plain "database unavailable" that a client
 would retry blindly.
+
+The rollback hooks (`register_on_rollback`) are told what was undone: `hook(connection, sid)`
+after a rollback to the savepoint `sid`, and `hook(connection, None)` after the whole
+transaction was rolled back, so work kept in memory for a commit can be dropped with it.
 """
 
 from __future__ import annotations
@@ -25,13 +29,22 @@ from django.db import Error, InterfaceError
 from common.db.failures import OutcomeUnknown, is_database_unavailable
 
 BeforeCommit = Callable[[Any], None]
+OnRollback = Callable[[Any, "str | None"], None]
 _before_commit: list[BeforeCommit] = []
+_on_rollback: list[OnRollback] = []
 
 
 def register_before_commit(hook: BeforeCommit) -> None:
     """Run `hook(connection)` before every commit of the project's database connections."""
     if hook not in _before_commit:
         _before_commit.append(hook)
+
+
+def register_on_rollback(hook: OnRollback) -> None:
+    """Run `hook(connection, sid)` after every rollback to a savepoint (`sid`) and
+    `hook(connection, None)` after every rollback of a whole transaction."""
+    if hook not in _on_rollback:
+        _on_rollback.append(hook)
 
 
 class CommitMixin:
@@ -52,6 +65,25 @@ class CommitMixin:
             if _connection_lost(error):
                 raise OutcomeUnknown("The connection was lost during COMMIT.") from error
             raise
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()  # type: ignore[misc]
+        finally:
+            for hook in tuple(_on_rollback):
+                hook(self, None)
+
+    def savepoint_rollback(self, sid: str) -> None:
+        super().savepoint_rollback(sid)  # type: ignore[misc]
+        for hook in tuple(_on_rollback):
+            hook(self, sid)
+
+    def close(self) -> None:
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            for hook in tuple(_on_rollback):  # a transaction dies with its connection
+                hook(self, None)
 
 
 def _connection_lost(error: Error) -> bool:

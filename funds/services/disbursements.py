@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +31,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.roles import Role
+from audit import writes
 from cases.models import ENDED_STATUSES, Case, TimelineEntry
 from common.exceptions import InvalidInput, InvariantViolation
 from common.money import money_text, to_currency
@@ -226,7 +226,7 @@ def _refuse_ended(case: Case, message: str) -> None:
         raise InvariantViolation(message % {"reference": case.reference, "status": case.status})
 
 
-@transaction.atomic
+@writes.atomic
 def disbursement_request(
     *, allocation: Allocation, requested_by: User, terms: Terms
 ) -> Disbursement:
@@ -259,7 +259,7 @@ def _void(approval: Approval, reason: str) -> None:
     approval.save(update_fields=["voided_at", "voided_reason"])
 
 
-@transaction.atomic
+@writes.atomic
 def disbursement_update(*, disbursement: Disbursement, actor: User, **changes: Any) -> Disbursement:
     """Change an open request's terms. Any change voids the approvals given so far (they were
     given to the old terms), checks the rate again and decides anew why two approvers are
@@ -316,7 +316,7 @@ def _refuse_own(disbursement: Disbursement, user: User, message: str) -> None:
         raise InvariantViolation(message)
 
 
-@transaction.atomic
+@writes.atomic
 def disbursement_approve(
     *, disbursement: Disbursement, approver: User, comment: str = ""
 ) -> Disbursement:
@@ -362,7 +362,7 @@ def disbursement_approve(
     return disbursement
 
 
-@transaction.atomic
+@writes.atomic
 def disbursement_reject(*, disbursement: Disbursement, approver: User, reason: str) -> Disbursement:
     """Refuse a request, saying why: the reason is kept (sealed under the case's key) as its
     `closing_reason`, which the requester reads."""
@@ -389,7 +389,7 @@ def disbursement_reject(*, disbursement: Disbursement, approver: User, reason: s
     return disbursement
 
 
-@transaction.atomic
+@writes.atomic
 def disbursement_cancel(
     *, disbursement: Disbursement, actor: User, reason: str = ""
 ) -> Disbursement:
@@ -414,7 +414,7 @@ def _close(
     )
 
 
-@transaction.atomic
+@writes.atomic
 def disbursement_pay(
     *, disbursement: Disbursement, actor: User, receipt_reference: str = "", comment: str = ""
 ) -> Disbursement:

@@ -13,10 +13,10 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit import writes
 from cases.models import ENDED_STATUSES, Case
 from common.exceptions import InvariantViolation
 from common.money import money_text
@@ -46,7 +46,7 @@ def check_window(source: FundingSource, on: datetime.date) -> None:
         raise InvariantViolation(f"This source could be used until {source.valid_until} only.")
 
 
-@transaction.atomic
+@writes.atomic
 def source_create(*, created_by: User, **fields: Any) -> FundingSource:
     unknown = set(fields) - SOURCE_FIELDS
     if unknown:
@@ -55,7 +55,7 @@ def source_create(*, created_by: User, **fields: Any) -> FundingSource:
     return FundingSource.objects.create(created_by=created_by, **fields)
 
 
-@transaction.atomic
+@writes.atomic
 def source_update(*, source: FundingSource, **fields: Any) -> FundingSource:
     unknown = set(fields) - SOURCE_FIELDS
     if unknown:
@@ -92,7 +92,7 @@ def source_update(*, source: FundingSource, **fields: Any) -> FundingSource:
     return source
 
 
-@transaction.atomic
+@writes.atomic
 def allocation_create(
     *, source: FundingSource, case: Case, category: str, amount: Decimal, created_by: User
 ) -> Allocation:
@@ -118,7 +118,7 @@ def allocation_create(
     )
 
 
-@transaction.atomic
+@writes.atomic
 def allocation_close(*, allocation: Allocation, actor: User) -> Allocation:
     """Close the allocation and give what it did not spend back to its source."""
     source = lock_source(allocation.source)

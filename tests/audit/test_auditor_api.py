@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import Action, LogEntry
 from tests.accounts.helpers import admin_post
-from tests.audit.helpers import owner_without_triggers
+from tests.audit.helpers import ENTRY_AT, owner_without_triggers
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,7 @@ def test_verify_reports_an_intact_chain_and_a_broken_one(make_staff, client_for)
 
     intact = client.post("/api/v1/audit/verify/").json()
     with owner_without_triggers() as cursor:
-        cursor.execute("UPDATE audit_logentry SET object_repr = 'x' WHERE sequence = 2")
+        cursor.execute(f"UPDATE audit_logentry SET object_repr = 'x' WHERE id = {ENTRY_AT}", [2])
     broken = client.post("/api/v1/audit/verify/").json()
 
     assert intact["ok"] is True

@@ -10,12 +10,12 @@ from cryptography.hazmat.primitives import serialization
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from audit.chain import CHAINED_FIELDS, chained_fields, entry_hash_of
+from audit.chain import digest_of, link_hash_of
 from audit.models import Checkpoint, LogEntry
 from audit.signing import SignedCheckpoint
 from audit.verify import verify_chain
 from config.settings import new_ed25519_pem
-from tests.audit.helpers import owner_without_triggers
+from tests.audit.helpers import ENTRY_AT, delete_entries, owner_without_triggers
 
 pytestmark = pytest.mark.django_db
 
@@ -52,17 +52,20 @@ def rewrite_history_consistently(from_sequence: int) -> None:
     after it, so the chain alone verifies again."""
     with owner_without_triggers() as cursor:
         cursor.execute(
-            "UPDATE audit_logentry SET object_repr = 'rewritten' WHERE sequence = %s",
+            f"UPDATE audit_logentry SET object_repr = 'rewritten' WHERE id = {ENTRY_AT}",
             [from_sequence],
         )
         prev = LogEntry.objects.get(sequence=from_sequence - 1).entry_hash
         rows = LogEntry.objects.filter(sequence__gte=from_sequence).order_by("sequence")
-        for version, *values in rows.values_list("chain_version", *CHAINED_FIELDS):
-            sequence = values[0]
-            new_hash = entry_hash_of(prev, values[: len(chained_fields(version))])
+        for entry in rows:
+            digest = digest_of(entry.chained_values())
             cursor.execute(
-                "UPDATE audit_logentry SET prev_hash = %s, entry_hash = %s WHERE sequence = %s",
-                [prev, new_hash, sequence],
+                "UPDATE audit_logentry SET digest = %s WHERE id = %s", [digest, entry.pk]
+            )
+            new_hash = link_hash_of(prev, entry.sequence, digest)
+            cursor.execute(
+                "UPDATE audit_chainlink SET prev_hash = %s, entry_hash = %s WHERE sequence = %s",
+                [prev, new_hash, entry.sequence],
             )
             prev = new_hash
         cursor.execute("UPDATE audit_chainhead SET entry_hash = %s", [prev])
@@ -109,7 +112,7 @@ def test_a_log_cut_below_a_checkpoint_is_named(make_staff, tmp_path):
     checkpointed = json.loads(kept)["sequence"]
     new_last = LogEntry.objects.get(sequence=checkpointed - 3)
     with owner_without_triggers() as cursor:  # cut the tail and make the head agree
-        cursor.execute("DELETE FROM audit_logentry WHERE sequence >= %s", [checkpointed - 2])
+        delete_entries(cursor, "sequence >= %s", [checkpointed - 2])
         cursor.execute(
             "UPDATE audit_chainhead SET sequence = %s, prev_hash = %s, entry_hash = %s",
             [new_last.sequence, new_last.prev_hash, new_last.entry_hash],

@@ -14,6 +14,8 @@ from audit.registry import is_registered, register
 NOT_AUDITED = {
     "audit.logentry": "the audit log itself",
     "audit.chainhead": "the chain's lock and cache; recomputed by verification",
+    "audit.chainlink": "the chain itself: insert-only, written at commit, checked by verification",
+    "audit.accessindex": "which records each ACCESS entry names: kept by a trigger, verified",
     "audit.checkpoint": "append-only in the database, and signed",
     "knox.authtoken": "token issue and revocation are written as TOKEN_ISSUED/TOKEN_REVOKED",
     "sessions.session": "web sessions; signing in and out, quick exit and idle ends are LOGIN and "

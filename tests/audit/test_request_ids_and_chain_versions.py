@@ -18,11 +18,12 @@ from accounts.models import User
 from audit.chain import CHAIN_VERSION, GENESIS_HASH, entry_hash_of
 from audit.events import record_event
 from audit.models import Action, LogEntry
-from audit.triggers import APPEND_ONLY_TABLES
+from audit.triggers import APPEND_ONLY_TABLES, TABLES_BEFORE_LINKS
 from audit.verify import verify_chain
-from tests.audit.helpers import owner_without_triggers
+from tests.audit.helpers import ENTRY_AT, owner_without_triggers
 
 BEFORE_VERSION_2 = ("audit", "0003_actions_for_keys_and_people")
+AT_2 = ENTRY_AT.replace("%s", "2")  # the entry at sequence 2
 
 
 def entries_of(response) -> list[LogEntry]:
@@ -115,10 +116,12 @@ def test_entries_are_written_with_the_current_version_and_verify(make_staff):
 @pytest.mark.parametrize(
     "tampering",
     [
-        "UPDATE audit_logentry SET client_request_id = 'someone-else' WHERE sequence = 2",
+        f"UPDATE audit_logentry SET client_request_id = 'someone-else' WHERE id = {AT_2}",
         # Passed off as version 1, whose hash does not cover the client's id.
-        "UPDATE audit_logentry SET chain_version = 1 WHERE sequence = 2",
-        "UPDATE audit_logentry SET chain_version = 3 WHERE sequence = 2",
+        f"UPDATE audit_logentry SET chain_version = 1 WHERE id = {AT_2}",
+        # Passed off as version 2, hashed with its sequence and without a digest.
+        f"UPDATE audit_logentry SET chain_version = 2 WHERE id = {AT_2}",
+        f"UPDATE audit_logentry SET chain_version = 4 WHERE id = {AT_2}",
     ],
 )
 def test_the_clients_id_and_the_version_are_covered_by_the_hash(make_staff, client_for, tampering):
@@ -129,10 +132,10 @@ def test_the_clients_id_and_the_version_are_covered_by_the_hash(make_staff, clie
         HTTP_X_REQUEST_ID="mine",
     )
     with owner_without_triggers() as cursor:
-        cursor.execute("UPDATE audit_logentry SET client_request_id = 'mine' WHERE sequence = 2")
+        cursor.execute(f"UPDATE audit_logentry SET client_request_id = 'mine' WHERE id = {AT_2}")
     assert not verify_chain().ok  # a field of version 2 is covered ...
     with owner_without_triggers() as cursor:
-        cursor.execute("UPDATE audit_logentry SET client_request_id = NULL WHERE sequence = 2")
+        cursor.execute(f"UPDATE audit_logentry SET client_request_id = NULL WHERE id = {AT_2}")
     assert verify_chain().ok
     with owner_without_triggers() as cursor:
         cursor.execute(tampering)
@@ -190,16 +193,25 @@ def _write_version_1_entries(count: int) -> str:
     return prev
 
 
-def _refusals() -> list[str]:
+_COLUMN = {
+    "audit_logentry": "action",
+    "audit_chainlink": "sequence",
+    "audit_accessindex": "object_pk",
+    "audit_checkpoint": "sequence",
+}
+
+
+def _refusals(tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
     """The changes the append-only triggers refused (each tried in its own transaction), on
-    tables that hold a row each (a row trigger does not fire for an UPDATE that finds none)."""
+    tables that hold a row each (a row trigger does not fire for an UPDATE that finds none).
+    Each UPDATE names a column the table has in every version, so only a trigger refuses it."""
     call_command("audit_checkpoint", stdout=io.StringIO())
     statements = [
-        *(f"UPDATE {table} SET sequence = sequence + 1" for table in APPEND_ONLY_TABLES),
-        *(f"DELETE FROM {table}" for table in APPEND_ONLY_TABLES),
+        *(f"UPDATE {table} SET {_COLUMN[table]} = {_COLUMN[table]}" for table in tables),
+        *(f"DELETE FROM {table}" for table in tables),
     ]
     if connection.vendor == "postgresql":
-        statements += [f"TRUNCATE {table}" for table in APPEND_ONLY_TABLES]
+        statements += [f"TRUNCATE {table}" for table in tables]
     refused = []
     for statement in statements:
         try:
@@ -229,7 +241,7 @@ def test_a_log_written_before_version_2_verifies_after_the_migration_and_stays_a
     assert (after.ok, after.entries) == (True, 6)
     assert LogEntry.objects.get(sequence=6).chain_version == CHAIN_VERSION
     # The triggers went with SQLite's rebuilt table; the migration put them back.
-    assert len(_refusals()) == (6 if connection.vendor == "postgresql" else 4)
+    assert len(_refusals()) == (12 if connection.vendor == "postgresql" else 8)
     assert LogEntry.objects.count() == 6
 
 
@@ -240,7 +252,9 @@ def test_the_migration_back_keeps_the_log_append_only_too():
     _migrate([BEFORE_VERSION_2])
     try:
         _write_version_1_entries(2)
-        assert len(_refusals()) == (6 if connection.vendor == "postgresql" else 4)
+        assert len(_refusals(TABLES_BEFORE_LINKS)) == (
+            6 if connection.vendor == "postgresql" else 4
+        )
     finally:
         _migrate(latest)
-    assert len(_refusals()) == (6 if connection.vendor == "postgresql" else 4)
+    assert len(_refusals()) == (12 if connection.vendor == "postgresql" else 8)

@@ -19,7 +19,7 @@ from django.test import override_settings
 from accounts.roles import Role
 from audit.models import Checkpoint, LogEntry
 from config.settings import new_ed25519_pem
-from tests.audit.helpers import owner_without_triggers
+from tests.audit.helpers import delete_entries, owner_without_triggers
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def kept_by_the_auditor(auditor) -> dict:
 def cut_the_tail_as_the_owner(keep_up_to: int) -> None:
     last = LogEntry.objects.get(sequence=keep_up_to)
     with owner_without_triggers() as cursor:
-        cursor.execute("DELETE FROM audit_logentry WHERE sequence > %s", [keep_up_to])
+        delete_entries(cursor, "sequence > %s", [keep_up_to])
         cursor.execute(
             "UPDATE audit_chainhead SET sequence = %s, prev_hash = %s, entry_hash = %s",
             [last.sequence, last.prev_hash, last.entry_hash],

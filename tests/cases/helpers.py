@@ -7,7 +7,8 @@ from typing import Any
 
 from rest_framework.test import APIClient
 
-from audit.models import Action, LogEntry
+from audit.models import LogEntry
+from tests.audit.reads import access_reads
 from tests.people.helpers import PEOPLE_URL, a_person
 
 CASES_URL = "/api/v1/cases/"
@@ -79,10 +80,9 @@ def last_sequence() -> int:
     return entry.sequence if entry else 0
 
 
-def access_entries_since(sequence: int) -> list[LogEntry]:
-    return list(
-        LogEntry.objects.filter(action=Action.ACCESS, sequence__gt=sequence).order_by("sequence")
-    )
+def access_entries_since(sequence: int) -> list:
+    """Each record read since `sequence` (tests/audit/reads.py)."""
+    return access_reads(sequence__gt=sequence)
 
 
 def error_fields(response: Any) -> dict[str, Any]:

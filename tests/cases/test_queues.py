@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
 from accounts.services import staff_deactivate
-from audit.models import Action, LogEntry
+from audit.models import LogEntry
+from tests.audit.reads import access_reads
 from tests.cases.helpers import case_url, error_fields, listed_cases, open_case
 from tests.erasure import erase_body
 
@@ -148,7 +149,7 @@ def test_reading_the_queue_logs_each_need_it_reveals(two_caseworkers):
 
     alice.get(NEEDS_URL, {"status": "open"})
 
-    reads = LogEntry.objects.filter(action=Action.ACCESS, sequence__gt=mark, object_pk=need["id"])
+    reads = access_reads(sequence__gt=mark, object_pk=need["id"])
     assert [(entry.actor_id, entry.additional_data["fields"]) for entry in reads] == [
         (staff.user.pk, ["description"])
     ]

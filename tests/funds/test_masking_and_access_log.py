@@ -46,6 +46,7 @@ from funds.services.disbursements import (
     disbursement_pay,
     disbursement_request,
 )
+from tests.audit.reads import access_reads
 from tests.cases.helpers import case_url, last_sequence, open_case
 from tests.conftest import Staff
 from tests.dbdump import dump_database_text
@@ -87,14 +88,9 @@ def pay(client: APIClient, item_id: str, code: str, receipt: str, comment: str =
 
 def access_fields(user: User, model: type, object_pk: str, since: int) -> list[set[str]]:
     """The fields named by each ACCESS entry `user` caused on one record since `since`."""
-    entries = LogEntry.objects.filter(
-        action=Action.ACCESS,
-        actor=user,
-        content_type=ContentType.objects.get_for_model(model),
-        object_pk=str(object_pk),
-        sequence__gt=since,
-    )
-    return [set(entry.additional_data["fields"]) for entry in entries]
+    content_type = ContentType.objects.get_for_model(model)
+    reads = access_reads(actor=user, object_pk=str(object_pk), sequence__gt=since)
+    return [set(read.fields) for read in reads if read.content_type == content_type]
 
 
 def all_listed(client: APIClient, url: str) -> dict[str, dict[str, Any]]:
@@ -405,8 +401,7 @@ def test_after_erasure_the_sealed_values_read_as_null_and_the_amounts_stay(world
     # Nothing was revealed, so nothing was logged as read.
     approvals = Approval.objects.filter(disbursement_id__in=money.payees)
     erased_records = [*money.payees, *(str(pk) for pk in approvals.values_list("pk", flat=True))]
-    reads = LogEntry.objects.filter(action=Action.ACCESS, sequence__gt=since)
-    assert not reads.filter(object_pk__in=erased_records).exists()
+    assert not access_reads(sequence__gt=since, object_pk__in=erased_records)
 
 
 def test_after_erasure_the_caseworker_no_longer_reaches_the_cases_money(world):

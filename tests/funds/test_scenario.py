@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.roles import Role
-from audit.models import Action, LogEntry
 from encryption.exceptions import KeyDestroyed
 from funds.models import Disbursement
+from tests.audit.reads import access_reads
 from tests.cases.helpers import CASES_URL, a_case, case_url
 from tests.erasure import erase_body
 from tests.funds.helpers import (
@@ -184,13 +184,9 @@ def test_helpline_call_to_audited_payment_and_erasure(
     assert seen.json()["receipt_reference"] == "[masked]"
     assert seen.json()["amount"] == "1500.00"
     assert PAYEE not in json.dumps(seen.json())
-    accesses = LogEntry.objects.filter(
-        action=Action.ACCESS, object_pk=item["id"], actor=auditor.user
-    )
+    accesses = access_reads(object_pk=item["id"], actor=auditor.user)
     assert all("payee" not in entry.additional_data["fields"] for entry in accesses)
-    lead_reads = LogEntry.objects.filter(
-        action=Action.ACCESS, object_pk=item["id"], actor=coordinator.user
-    )
+    lead_reads = access_reads(object_pk=item["id"], actor=coordinator.user)
     assert any("payee" in entry.additional_data["fields"] for entry in lead_reads)
 
     # The audit chain holds.

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from accounts.roles import Role
-from audit.models import Action, LogEntry
+from tests.audit.reads import access_reads
 from tests.erasure import erase_body
 from tests.people.helpers import PEOPLE_URL, a_person, person_url
 
 pytestmark = pytest.mark.django_db
 
 
-def access_entries() -> list[LogEntry]:
-    return list(LogEntry.objects.filter(action=Action.ACCESS).order_by("sequence"))
+def access_entries() -> list:
+    return access_reads()
 
 
 @pytest.fixture
