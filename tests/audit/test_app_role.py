@@ -42,6 +42,13 @@ REFUSED = [
     "DROP TRIGGER audit_logentry_chain ON audit_logentry",
     "CREATE OR REPLACE FUNCTION audit_chain_commit() RETURNS trigger LANGUAGE sql AS 'SELECT NULL'",
 ]
+# Another app's append-only table: refused by privilege, not only by its trigger.
+REFUSED_ELSEWHERE = [
+    "UPDATE funds_referencerate SET rate = rate * 100",
+    "DELETE FROM funds_referencerate",
+    "TRUNCATE funds_referencerate",
+    "ALTER TABLE funds_referencerate DISABLE TRIGGER funds_referencerate_append_only",
+]
 # One new entry, as any writer of the log inserts it (chained by the database when it commits).
 APPEND = (
     "INSERT INTO audit_logentry (content_type_id, object_pk, object_repr, action, changes_text, "
@@ -84,6 +91,16 @@ def test_the_app_role_cannot_change_or_unprotect_the_log(app_role, statement):
         cursor.execute(COUNT)
         assert cursor.fetchone() == before
     assert refused.value.pgcode in {"42501", "55000"} or "must be owner" in str(refused.value)
+
+
+@pytest.mark.parametrize("statement", REFUSED_ELSEWHERE)
+def test_the_app_role_has_no_right_to_change_other_append_only_tables(app_role, statement):
+    with app_role.cursor() as cursor:
+        with pytest.raises(psycopg2.Error) as refused:
+            cursor.execute(statement)
+        app_role.rollback()
+    # 42501: insufficient privilege (the trigger's own refusal would be another code).
+    assert refused.value.pgcode == "42501" or "must be owner" in str(refused.value)
 
 
 def test_the_app_role_can_read_and_append_and_the_database_chains_at_commit(app_role):

@@ -2,9 +2,10 @@
 
 Run it as the database owner (the role that runs migrations), after every `migrate`. The role
 gets read and write access to the application's tables, but only SELECT and INSERT on the
-append-only audit tables, and only SELECT on the chain's head and links (written at commit
-by a function running as the owner); it owns nothing, so it cannot drop or disable their
-triggers, and it is not a superuser, so it cannot set session_replication_role to skip them.
+append-only tables (the audit log's and every other app's, such as the reference rates), and
+only SELECT on the chain's head and links (written at commit by a function running as the
+owner); it owns nothing, so it cannot drop or disable their triggers, and it is not a
+superuser, so it cannot set session_replication_role to skip them.
 """
 
 from __future__ import annotations
@@ -40,19 +41,41 @@ class Command(BaseCommand):
                 )
             if password:
                 cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(name), [password])
-            for statement in grant_statements(role, connection.settings_dict["NAME"]):
+            others = other_append_only_tables(cursor)
+            for statement in grant_statements(
+                role, connection.settings_dict["NAME"], others=others
+            ):
                 cursor.execute(statement)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Role {role}: read/write on the application tables; SELECT and INSERT only on "
-                f"{', '.join(APPEND_ONLY_TABLES)}; SELECT only on {', '.join(CHAIN_TABLES)}."
+                f"{', '.join((*APPEND_ONLY_TABLES, *others))}; "
+                f"SELECT only on {', '.join(CHAIN_TABLES)}."
             )
         )
 
 
-def grant_statements(role: str, database: str) -> list[sql.Composed]:
+def other_append_only_tables(cursor) -> list[str]:
+    """The other apps' append-only tables (e.g. `funds_referencerate`): those carrying a
+    `<table>_append_only` trigger (`audit.triggers.append_only_statements`), found in the
+    catalogue, since the audit app never imports the apps that use it."""
+    cursor.execute(
+        "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND NOT t.tgisinternal "
+        "AND t.tgname = c.relname || '_append_only' ORDER BY c.relname"
+    )
+    return [table for (table,) in cursor.fetchall() if table not in APPEND_ONLY_TABLES]
+
+
+def grant_statements(role: str, database: str, *, others: list[str] = ()) -> list[sql.Composed]:
+    """The grants of the application's role: everything on the application's tables, but no
+    UPDATE, DELETE or TRUNCATE on the append-only ones (the audit tables and `others`), and
+    only SELECT on the chain's head and links."""
     name = sql.Identifier(role)
-    audit_tables = sql.SQL(", ").join(sql.Identifier(table) for table in APPEND_ONLY_TABLES)
+    audit_tables = sql.SQL(", ").join(
+        sql.Identifier(table) for table in (*APPEND_ONLY_TABLES, *others)
+    )
     chain_tables = sql.SQL(", ").join(sql.Identifier(table) for table in CHAIN_TABLES)
     return [
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), name),
