@@ -1,5 +1,5 @@
-"""Every case page that shows personal data leaves an ACCESS entry per record shown, naming the
-fields it revealed, and the reader; a page showing nothing personal (an erased case) leaves
+"""Every case page that shows personal data leaves one ACCESS entry naming each record shown and
+the fields it revealed, and the reader; a page showing nothing personal (an erased case) leaves
 none. The same entries as the API's for the same data."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from cases.disclosure import CASE_SECRETS
 from cases.models import Case
 from cases.services import case_shred, case_transition
 from people.disclosure import NAME_FIELDS as PERSON_NAME_FIELDS
+from tests.audit.reads import access_reads
 from tests.web.helpers import signed_in_client
 from tests.web.test_webcases_flows import INTAKE, person_fields
 from tests.web.webcases_examples import example_case
@@ -25,16 +26,16 @@ def last_sequence() -> int:
 
 
 def read_during(client, path: str, method: str = "get", data=None) -> dict[tuple[str, str], set]:
-    """{(model, object id): fields} of the ACCESS entries the request wrote, and who wrote."""
+    """{(model, object id): fields} of the records the request's ACCESS entry read, and who
+    read them; the request wrote at most one ACCESS entry (one per response)."""
     since = last_sequence()
     response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
     assert response.status_code == 200
-    entries = LogEntry.objects.filter(action=Action.ACCESS, sequence__gt=since)
+    assert LogEntry.objects.filter(action=Action.ACCESS, sequence__gt=since).count() <= 1
     found = {}
-    for entry in entries.select_related("content_type", "actor"):
-        key = (entry.content_type.model, entry.object_pk)
-        found[key] = set(entry.additional_data["fields"])
-        found.setdefault("actors", set()).add(entry.actor.username)
+    for read in access_reads(sequence__gt=since):
+        found[(read.content_type.model, read.object_pk)] = set(read.fields)
+        found.setdefault("actors", set()).add(read.actor.username)
     return found
 
 
