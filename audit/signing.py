@@ -50,7 +50,7 @@ class SignedCheckpoint:
         try:
             data = json.loads(text)
             checkpoint = cls(**{key: data[key] for key in cls.__dataclass_fields__})
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # nested too deep
             raise ValueError(f"Not a checkpoint document ({type(exc).__name__}).") from None
         if checkpoint.format != FORMAT or not isinstance(checkpoint.sequence, int):
             raise ValueError(f"Not a {FORMAT} document.")

@@ -33,7 +33,13 @@ from common.money import (
     check_precision,
 )
 from common.schema import honours_idempotency_key
-from common.serializers import DateField, ScopedRecordField, StrictInputMixin, TextField
+from common.serializers import (
+    DateField,
+    DateTimeField,
+    ScopedRecordField,
+    StrictInputMixin,
+    TextField,
+)
 from funds.disclosure import disbursement_disclosed
 from funds.filters import DisbursementFilter
 from funds.idempotency import Outcome, run_idempotent
@@ -163,6 +169,11 @@ class StepUpSerializer(StrictInputMixin, serializers.Serializer):
     comment = TextField(max_length=2000, allow_blank=True, required=False, default="")
 
 
+class ApproveSerializer(StepUpSerializer):
+    # The request's `updated_at` as the approver read it: a request changed since is a 409.
+    terms_as_of = DateTimeField(required=False, default=None, allow_null=True)
+
+
 class PaySerializer(StepUpSerializer):
     # Required, except on a case erased after the request was approved, whose destroyed key can
     # seal nothing more (the service says which).
@@ -288,15 +299,15 @@ class DisbursementViewSet(
         return self._show(self._replay(outcome.instance.pk), outcome.status_code)
 
     @honours_idempotency_key
-    @extend_schema(request=StepUpSerializer)
+    @extend_schema(request=ApproveSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         return self._decide(
             request,
             "disbursement.approve",
-            StepUpSerializer,
-            lambda item, comment: services.disbursement_approve(
-                disbursement=item, approver=request.user, comment=comment
+            ApproveSerializer,
+            lambda item, comment, terms_as_of: services.disbursement_approve(
+                disbursement=item, approver=request.user, comment=comment, terms_as_of=terms_as_of
             ),
         )
 

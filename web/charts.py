@@ -128,7 +128,10 @@ def bar_chart(
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1].rstrip() + "…"
+    """A label as typed, cut to MAX_LABEL characters; `$` escaped so matplotlib draws it as
+    text, never as a formula (mathtext), whatever a source's name holds."""
+    text = text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1].rstrip() + "…"
+    return text.replace("$", r"\$")
 
 
 @contextmanager

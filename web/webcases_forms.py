@@ -16,6 +16,7 @@ from cases.models import REFERENCE_PATTERN
 from people.api import DuplicateQuerySerializer, PersonInputSerializer
 from web import webcases_labels as labels
 from web.forms import SafeForm
+from web.stepup import FreshCodeField
 
 PERSON_FIELDS = (
     "full_name",
@@ -239,11 +240,7 @@ class EraseForm(SafeForm):
         max_length=12,
         widget=forms.TextInput(attrs={"autocapitalize": "characters"}),
     )
-    otp = forms.CharField(
-        label=_("A current code from your authenticator app"),
-        max_length=32,
-        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-    )
+    otp = FreshCodeField(label=_("A current code from your authenticator app"), help_text="")
 
     def __init__(self, *args: Any, expected_reference: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,12 +5,14 @@ may approve) is the funds services' to decide, as for the API."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.datetimes import parse_client_datetime
 from common.money import is_currency, parse_amount, parse_rate
 from funds.models import Disbursement
 from funds.services.disbursements import Terms
@@ -174,7 +176,32 @@ class RequestForm(TermsForm):
         self.order_fields(["allocation"])
 
 
+class TermsVersionField(forms.Field):
+    """The request's `updated_at` as the page showed it (hidden): the approval is refused if
+    the request changed since, so nobody approves terms they were not shown."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("error_messages", {"required": _("Open the request again.")})
+        super().__init__(**kwargs)
+
+    def to_python(self, value: object) -> datetime.datetime | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_client_datetime(str(value)[:64])
+        except ValueError:
+            raise forms.ValidationError(_("Open the request again."), code="invalid") from None
+
+
+def terms_version(item: dict) -> str:
+    """What a page puts in a TermsVersionField for the disclosed request `item`."""
+    return item["updated_at"].isoformat()
+
+
 class ApproveForm(SafeForm):
+    version = TermsVersionField()
     comment = forms.CharField(
         label=_("Comment (optional)"),
         required=False,
@@ -231,6 +258,10 @@ class ApproveSelectedForm(SafeForm):
             error_messages={"required": _("Select at least one request to approve.")},
         )
         self.order_fields(["selected"])
+        # Each shown request's `updated_at` as the page showed it, one hidden field per request
+        # (`version-<id>`): a request changed since it was shown is not approved.
+        for pk in waiting:
+            self.fields[f"version-{pk}"] = TermsVersionField(required=False)
 
     comment = forms.CharField(
         label=_("Comment on each approval (optional)"),

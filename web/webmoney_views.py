@@ -34,7 +34,7 @@ from rest_framework.exceptions import APIException
 from accounts.roles import Role
 from audit.disclosure import MASKED, disclosure_for
 from cases.selectors import cases_visible_to
-from common.exceptions import DomainError, InvalidInput
+from common.exceptions import DomainError, InvalidInput, InvariantViolation
 from common.money import format_amount, parse_amount
 from funds.disclosure import disbursement_disclosed
 from funds.idempotency import HEADER, Outcome, run_idempotent
@@ -67,6 +67,7 @@ from web.webmoney_forms import (
     RequestForm,
     SourceForm,
     TermsForm,
+    terms_version,
 )
 from web.webmoney_labels import (
     ALLOCATION_STATUS,
@@ -289,8 +290,14 @@ def approve_selected(request: HttpRequest, page: Page) -> HttpResponse:
     approved, refused = [], []
     for item in waiting.filter(pk__in=form.cleaned_data["selected"]):
         try:
+            shown_as_of = form.cleaned_data.get(f"version-{item.pk}")
+            if shown_as_of is None:  # no version sent for a ticked request: it was not shown
+                raise InvariantViolation(_("Open the request again."))
             money.disbursement_approve(
-                disbursement=item, approver=user, comment=form.cleaned_data["comment"]
+                disbursement=item,
+                approver=user,
+                comment=form.cleaned_data["comment"],
+                terms_as_of=shown_as_of,
             )
         except DomainError as refusal:
             refused.append(
@@ -420,7 +427,9 @@ def _detail(
         "can_decide": coordinator and not own and item.status == Disbursement.Status.REQUESTED,
         "can_pay": coordinator and not own and item.status == Disbursement.Status.APPROVED,
     }
-    context["approve_form"] = forms.get("approve_form") or ApproveForm(prefix="approve")
+    context["approve_form"] = forms.get("approve_form") or ApproveForm(
+        prefix="approve", initial={"version": terms_version(row)}
+    )
     context["reject_form"] = forms.get("reject_form") or RejectForm(prefix="reject")
     context["pay_form"] = forms.get("pay_form") or PayForm(prefix="pay")
     context["cancel_form"] = forms.get("cancel_form") or CancelForm(prefix="cancel")
@@ -476,7 +485,10 @@ def disbursement_approve(request: HttpRequest, page: Page, pk: Any) -> HttpRespo
         form_name="approve_form",
         scope="disbursement.approve",
         act=lambda item, data: money.disbursement_approve(
-            disbursement=item, approver=request.user, comment=data["comment"]
+            disbursement=item,
+            approver=request.user,
+            comment=data["comment"],
+            terms_as_of=data["version"],
         ),
         step_up=True,
     )

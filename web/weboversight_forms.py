@@ -8,9 +8,9 @@ report's query with `funds.reports_api.SummaryQuery`, the log's filters with
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
@@ -167,7 +167,9 @@ def _documents_in(upload: UploadedFile, number: int) -> list[SignedCheckpoint]:
     if upload.size is None or upload.size > MAX_CHECKPOINT_FILE_BYTES:
         raise refuse(str(_("File %(number)s is too large to be checkpoints.")))
     try:
-        data = json.loads(upload.read().decode("utf-8"))
+        # orjson refuses nesting deeper than 1,024 levels (a ValueError), where json would
+        # recurse until RecursionError.
+        data = orjson.loads(upload.read().decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise refuse(str(_("File %(number)s is not a JSON document."))) from None
     documents = data if isinstance(data, list) else [data]

@@ -318,12 +318,26 @@ def _refuse_own(disbursement: Disbursement, user: User, message: str) -> None:
 
 @writes.atomic
 def disbursement_approve(
-    *, disbursement: Disbursement, approver: User, comment: str = ""
+    *,
+    disbursement: Disbursement,
+    approver: User,
+    comment: str = "",
+    terms_as_of: datetime.datetime | None = None,
 ) -> Disbursement:
+    """Approve a request. `terms_as_of`, when given, is the request's `updated_at` as the
+    approver read it: if the request changed since (its terms edited, which also voids earlier
+    approvals), the approval is refused (409), so nobody approves terms they were not shown."""
     approver = lock_actor(approver)
     allocation, disbursement = lock_disbursement(disbursement)
     case = lock_case(allocation.case_id)
     allocation.case = case
+    if terms_as_of is not None and disbursement.updated_at != terms_as_of:
+        raise InvariantViolation(
+            _(
+                "This request changed after you opened it: read its terms again before you "
+                "approve it."
+            )
+        )
     _refuse_own(disbursement, approver, _("You cannot approve your own request."))
     if disbursement.status != Status.REQUESTED:
         raise InvariantViolation(

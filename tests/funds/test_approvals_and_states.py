@@ -753,3 +753,30 @@ def test_no_request_once_the_source_validity_window_has_passed(client, lead, sou
     assert response.status_code == 409
     assert not Disbursement.objects.exists()
     assert balances(allocation["id"]) == (0, 0)
+
+
+def test_an_approval_names_the_terms_it_read_and_a_changed_request_refuses_it(
+    client, lead, coordinator, allocation
+):
+    # Given the coordinator read the request, then the requester swapped amount and payee
+    item = request_money(client, allocation["id"], amount="100.00")
+    as_read = item["updated_at"]
+    edited = client.patch(
+        disbursement_url(item["id"]), {"amount": "900.00", "payee": "Someone else entirely"}
+    )
+    assert edited.status_code == 200, edited.json()
+
+    # When the approval names the terms it read, it is refused; with the current ones it holds
+    stale = lead.post(
+        disbursement_url(item["id"], "approve/"),
+        {"otp": coordinator.totp(), "terms_as_of": as_read},
+    )
+    current = lead.post(
+        disbursement_url(item["id"], "approve/"),
+        {"otp": coordinator.totp(1), "terms_as_of": edited.json()["updated_at"]},
+    )
+
+    assert stale.status_code == 409
+    assert "changed after you opened it" in stale.json()["message"]
+    assert current.status_code == 200, current.json()
+    assert [a["voided"] for a in current.json()["approvals"]] == [False]

@@ -51,7 +51,12 @@ def test_what_is_typed_into_the_money_pages_is_not_kept_in_clear(make_staff, cap
     decider, payer = signed_in_client(first), signed_in_client(second)
     steps = [
         decider.post(
-            f"{base}{paid.pk}/approve/", {"approve-comment": comment, "approve-otp": code(first)}
+            f"{base}{paid.pk}/approve/",
+            {
+                "approve-comment": comment,
+                "approve-otp": code(first),
+                "approve-version": paid.updated_at.isoformat(),
+            },
         ),
         decider.post(
             f"{base}{rejected.pk}/reject/", {"reject-reason": reason, "reject-otp": code(first)}

@@ -19,7 +19,11 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.models import Action, LogEntry
 from funds.models import Allocation, Approval, Disbursement, FundingSource, ReferenceRate
-from funds.services.disbursements import disbursement_approve, disbursement_request
+from funds.services.disbursements import (
+    disbursement_approve,
+    disbursement_request,
+    disbursement_update,
+)
 from tests.funds.helpers import funded_case, record_rate, terms
 from tests.web.helpers import signed_in_client, text_of
 
@@ -28,6 +32,17 @@ pytestmark = pytest.mark.django_db
 FUNDS = "/funds/"
 NEW = "/funds/disbursements/new/"
 LIST = "/funds/disbursements/"
+
+
+def shown(item) -> dict[str, str]:
+    """What a request's page sends with its approve form: the request's terms as shown."""
+    return {"approve-version": Disbursement.objects.get(pk=item.pk).updated_at.isoformat()}
+
+
+def shown_in_inbox(*items) -> dict[str, str]:
+    """What the inbox sends for each request it showed: its terms as shown."""
+    latest = Disbursement.objects.filter(pk__in=[item.pk for item in items])
+    return {f"version-{item.pk}": item.updated_at.isoformat() for item in latest}
 
 
 def one(pk) -> str:
@@ -211,7 +226,8 @@ def test_a_wrong_code_approves_nothing_and_keeps_the_comment(world):
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
     response = signed_in_client(first).post(
-        f"{one(item.pk)}approve/", {"approve-comment": "Checked the fares", "approve-otp": wrong}
+        f"{one(item.pk)}approve/",
+        {"approve-comment": "Checked the fares", "approve-otp": wrong, **shown(item)},
     )
 
     assert response.status_code == 403
@@ -228,9 +244,10 @@ def test_a_reused_code_is_refused(world):
     page = signed_in_client(first)
     code = first.fresh_totp()
 
-    used = page.post(f"{one(one_item.pk)}approve/", {"approve-otp": code})
+    used = page.post(f"{one(one_item.pk)}approve/", {"approve-otp": code, **shown(one_item)})
     again = page.post(
-        f"{one(other_item.pk)}approve/", {"approve-otp": code, "approve-comment": "Fine"}
+        f"{one(other_item.pk)}approve/",
+        {"approve-otp": code, "approve-comment": "Fine", **shown(other_item)},
     )
 
     assert used.status_code == 302
@@ -264,7 +281,11 @@ def test_several_requests_are_approved_under_one_code_each_its_own_approval(worl
 
     response = page.post(
         "/funds/approve/",
-        {"selected": [str(items[0].pk), str(items[2].pk)], "otp": first.fresh_totp()},
+        {
+            "selected": [str(items[0].pk), str(items[2].pk)],
+            "otp": first.fresh_totp(),
+            **shown_in_inbox(*items),
+        },
     )
 
     assert response.status_code == 200
@@ -285,7 +306,8 @@ def test_several_approvals_with_a_wrong_code_approve_none_and_keep_the_ticks(wor
     items = [ask(caseworker, allocation) for _ in range(2)]
 
     response = signed_in_client(first).post(
-        "/funds/approve/", {"selected": [str(items[1].pk)], "otp": "000000"}
+        "/funds/approve/",
+        {"selected": [str(items[1].pk)], "otp": "000000", **shown_in_inbox(*items)},
     )
 
     assert response.status_code == 403
@@ -346,8 +368,8 @@ def test_too_many_wrong_codes_end_the_browser_session(world, settings):
     item = ask(caseworker, allocation)
     page = signed_in_client(first)
 
-    page.post(f"{one(item.pk)}approve/", {"approve-otp": "000000"})
-    ended = page.post(f"{one(item.pk)}approve/", {"approve-otp": "000001"})
+    page.post(f"{one(item.pk)}approve/", {"approve-otp": "000000", **shown(item)})
+    ended = page.post(f"{one(item.pk)}approve/", {"approve-otp": "000001", **shown(item)})
 
     assert ended.status_code == 302
     assert "ended=revoked" in ended["Location"]
@@ -564,3 +586,32 @@ def test_the_money_entry_of_the_navigation_is_current_on_every_money_page(world)
         html = page.get(path).content.decode()
         assert '<a href="/funds/" aria-current="page">Money</a>' in html, path
     assert '<a href="/funds/">Money</a>' in page.get("/account/").content.decode()
+
+
+def test_terms_changed_after_the_page_was_opened_are_not_approved(world):
+    """The requester swaps amount and payee after the coordinator opened the request: the
+    approval sent with the terms as shown is refused, on the request's page and in the inbox."""
+    caseworker, first, _, _, _, allocation = world
+    item, other = ask(caseworker, allocation), ask(caseworker, allocation)
+    as_shown, inbox_as_shown = shown(item), shown_in_inbox(other)
+    for changed in (item, other):
+        disbursement_update(
+            disbursement=changed,
+            actor=caseworker.user,
+            amount=Decimal("95.00"),
+            payee="Someone else entirely",
+        )
+    page = signed_in_client(first)
+
+    single = page.post(f"{one(item.pk)}approve/", {"approve-otp": first.fresh_totp(), **as_shown})
+    several = page.post(
+        "/funds/approve/",
+        {"selected": [str(other.pk)], "otp": first.fresh_totp(), **inbox_as_shown},
+    )
+    unsent = page.post("/funds/approve/", {"selected": [str(other.pk)], "otp": "000000"})
+
+    assert single.status_code == several.status_code == 409
+    assert "changed after you opened it" in text_of(single)
+    assert "changed after you opened it" in text_of(several)
+    assert unsent.status_code in (403, 409)  # no terms sent: nothing approved either way
+    assert not Approval.objects.exists()

@@ -7,6 +7,7 @@ caught, a too-large body is not read."""
 from __future__ import annotations
 
 import csv
+import datetime
 import html
 import io
 import re
@@ -349,6 +350,7 @@ def test_a_file_downloaded_from_the_checkpoints_page_verifies(books, auditor):
         (b"\xff\xfe not text", "File 1 is not a JSON document."),
         (b"{not json", "File 1 is not a JSON document."),
         (b"[]", "File 1 holds no checkpoint."),
+        (b"[" * 100_000, "File 1 is not a JSON document."),  # nested past any recursion limit
         (b'{"sequence": 1, "extra": "Person canary"}', "File 1 is not a signed checkpoint"),
     ],
 )
@@ -430,3 +432,22 @@ def test_an_altered_entry_is_named_and_linked(books, auditor):
     assert f"The log does not hold: the first problem is at entry {entry.sequence}." in text
     assert "altered" in text
     assert f'href="/audit/entries/{entry.pk}/"' in response.content.decode()
+
+
+def test_a_source_name_that_reads_as_a_formula_is_drawn_as_typed(books, auditor, make_staff):
+    """matplotlib reads `$...$` as mathtext: a coordinator's source name must neither break the
+    chart (500) nor be drawn as something else."""
+    coordinator = make_staff(Role.COORDINATOR)
+    source_create(
+        created_by=coordinator.user,
+        name="$\\evil{x}$ fund",
+        kind="grant",
+        currency="GBP",
+        amount_received=Decimal("1000.00"),
+        received_on=datetime.date(2026, 11, 1),
+    )
+
+    response = auditor.get(CHART, {"group_by": "source", "currency": "GBP"})
+
+    assert response.status_code == 200
+    assert "$\\evil{x}$ fund" in response.content.decode()
