@@ -15,6 +15,7 @@ from cases.models import Case, Need, TimelineEntry
 from cases.services import case_shred, need_create, need_update
 from people.disclosure import PERSONAL_FIELDS
 from people.models import Person
+from people.services import person_shred
 from tests.audit.reads import access_reads
 from tests.web.helpers import controls_of, signed_in_client, text_of
 from tests.web.webcases_examples import example_case
@@ -268,3 +269,20 @@ def test_the_needs_page_is_in_the_navigation_of_case_staff_only(make_staff):
 
     assert 'href="/needs/"' in caseworker.content.decode()
     assert 'href="/needs/"' not in auditor.content.decode()
+
+
+def test_an_erased_person_cannot_be_changed(make_staff):
+    case = example_case(make_staff(Role.CASEWORKER).user)
+    coordinator = make_staff(Role.COORDINATOR)
+    person = Person.objects.with_keys().get(pk=case.primary_person_id)
+    person_shred(person=person, actor=coordinator.user)
+    web = signed_in_client(coordinator)
+    url = f"/people/{person.pk}/edit/"
+
+    form = web.get(url)
+    sent = web.post(url, person_body())
+
+    assert form.status_code == 200
+    assert "person-full_name" not in form.content.decode()
+    assert sent.status_code == 409
+    assert "This person was erased; their record cannot be changed." in text_of(sent)
