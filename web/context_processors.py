@@ -51,6 +51,7 @@ AREA_STYLESHEETS = {
     "intake": "web/cases.css",
     "case": "web/cases.css",
     "person": "web/cases.css",
+    "needs": "web/cases.css",
 }
 
 

@@ -88,6 +88,19 @@ PAGES.update(
     }
 )
 
+# The edit pages (web/webedit_views.py): a case's details and a person's record, reached from
+# their pages, and the open needs of one's cases in the navigation.
+PAGES.update(
+    {
+        page.name: page
+        for page in (
+            Page("needs", _("Open needs"), CanUseCases),
+            Page("case-edit", _("Change a case"), CanUseCases, in_navigation=False),
+            Page("person-edit", _("Change a person's record"), CanUsePeople, in_navigation=False),
+        )
+    }
+)
+
 ROLE_LABELS: dict[str, Promise] = {
     Role.CASEWORKER: _("Caseworker"),
     Role.COORDINATOR: _("Coordinator"),

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("web.webmoney_urls")),
     path("", include("web.weboversight_urls")),  # /reports/ and /audit/
     path("", include("web.webstaff_urls")),
+    path("", include("web.webedit_urls")),  # /cases/{id}/edit/, /people/{id}/edit/, /needs/
 ]

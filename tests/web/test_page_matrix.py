@@ -35,6 +35,7 @@ from tests.matrix import (
 )
 from tests.web.helpers import signed_in_client
 from tests.web.test_webcases_matrix import CASES_ROWS
+from tests.web.test_webedit_matrix import EDIT_ROWS
 from tests.web.test_webstaff_matrix import STAFF_ROWS
 from tests.web.webmoney_rows import WEBMONEY_ROWS
 from tests.web.weboversight_rows import OVERSIGHT_ROWS
@@ -105,6 +106,7 @@ TABLE.update(STAFF_ROWS)  # the staff, account and enrolment pages (test_webstaf
 TABLE.update(OVERSIGHT_ROWS)  # /reports/... and /audit/... (tests/web/weboversight_rows.py)
 
 TABLE.update(CASES_ROWS)  # the case pages' rows (tests/web/test_webcases_matrix.py)
+TABLE.update(EDIT_ROWS)  # the edit pages and /needs/ (tests/web/test_webedit_matrix.py)
 
 ROWS = [(path, method) for path, methods in TABLE.items() for method in methods]
 

@@ -12,11 +12,13 @@ from django.urls import reverse
 from accounts.roles import Role
 from tests.web.helpers import LOGIN, controls_of, signed_in_client, text_of
 from tests.web.webcases_examples import EXAMPLE_URLS
+from tests.web.webedit_examples import WEBEDIT_EXAMPLES
 from web import webstaff_views
 from web.forms import SafeForm
 from web.pages import PAGES
 
 pytestmark = pytest.mark.django_db
+EXAMPLE_URLS = {**EXAMPLE_URLS, **WEBEDIT_EXAMPLES}  # the edit pages (webedit_examples.py)
 
 CSP = (
     "default-src 'none'",
