@@ -45,7 +45,7 @@ from web.charts import Series, bar_chart
 from web.decorators import page_view
 from web.labels import MEASURE_LABELS, SOURCE_KIND_LABELS, category_label
 from web.pages import Page
-from web.strict import unknown_parameters
+from web.strict import filled_query, unknown_parameters
 from web.weboversight_forms import (
     MAX_UPLOAD_BYTES,
     PAGE_GROUPINGS,
@@ -237,7 +237,7 @@ def _path_of(link: str | None) -> str | None:
 def audit_log(request: HttpRequest, page: Page) -> HttpResponse:
     """The log, newest first, through the API's filters (`audit.api.EntryFilter`) and its
     cursor pages; a filter value the API refuses is refused here too (400, named)."""
-    filterset = entry_filter(request.GET)
+    filterset = entry_filter(filled_query(request))
     offered = set(filterset.base_filters) | {"cursor", "page_size"}
     refused = unknown_parameters(request, offered)
     context: dict[str, Any] = {

@@ -451,3 +451,20 @@ def test_a_source_name_that_reads_as_a_formula_is_drawn_as_typed(books, auditor,
 
     assert response.status_code == 200
     assert "$\\evil{x}$ fund" in response.content.decode()
+
+
+def test_the_filter_form_as_a_browser_sends_it_empty_fields_and_all_is_read_as_not_given(
+    books, auditor
+):
+    every_field = {
+        "actor": "", "action": "create", "object_type": "funds.disbursement", "object_id": "",
+        "since": "", "until": "", "request_id": "", "client_request_id": "",
+    }  # fmt: skip
+
+    response = auditor.get(AUDIT, every_field)
+
+    expected = LogEntry.objects.filter(
+        content_type__model="disbursement", action=LogEntry.Action.CREATE
+    ).count()
+    assert response.status_code == 200
+    assert response.content.decode().count('href="/audit/entries/') >= expected > 0
