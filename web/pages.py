@@ -40,6 +40,7 @@ PAGES: dict[str, Page] = {
     for page in (
         Page("cases", _("Cases"), CanUseCases),
         Page("intake", _("New intake"), CanUseCases),  # web/webcases_views.py
+        Page("needs", _("Open needs"), CanUseCases),  # web/webedit_views.py
         Page("funds", _("Money"), CanReadFunds),
         Page("reports", _("Reports"), CanReadReports),
         Page("audit", _("Audit log"), IsAuditor),
@@ -89,12 +90,11 @@ PAGES.update(
 )
 
 # The edit pages (web/webedit_views.py): a case's details and a person's record, reached from
-# their pages, and the open needs of one's cases in the navigation.
+# their pages (the open needs of one's cases are in the navigation, above).
 PAGES.update(
     {
         page.name: page
         for page in (
-            Page("needs", _("Open needs"), CanUseCases),
             Page("case-edit", _("Change a case"), CanUseCases, in_navigation=False),
             Page("person-edit", _("Change a person's record"), CanUsePeople, in_navigation=False),
         )

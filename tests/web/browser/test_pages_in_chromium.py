@@ -92,7 +92,7 @@ def test_signing_in_with_a_totp_code_lands_on_the_roles_main_page(
     assert driver.title == "Cases · Safe Passage"
     assert scripts_ran(driver) is javascript
     nav = [link.text for link in driver.find_elements(By.CSS_SELECTOR, "nav a")]
-    assert nav == ["Cases", "New intake", "Money", "Your account"]
+    assert nav == ["Cases", "New intake", "Open needs", "Money", "Your account"]
     click(driver, By.LINK_TEXT, "Your account")
     assert staff.user.username in driver.find_element(By.TAG_NAME, "main").text
 
