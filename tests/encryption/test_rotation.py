@@ -60,6 +60,13 @@ def live_kek_ids() -> list[str]:
     return list(DataKey.objects.filter(destroyed_at__isnull=True).values_list("kek_id", flat=True))
 
 
+def flipped_last_byte(wrapped: bytes) -> bytes:
+    """The wrapped key with its last byte changed, whatever it was (setting it to a fixed value
+    would change nothing one time in 256)."""
+    data = bytes(wrapped)
+    return data[:-1] + bytes([data[-1] ^ 0x01])
+
+
 def rewrap_entries() -> list[dict]:
     entries = LogEntry.objects.filter(action=Action.KEYS_REWRAPPED).order_by("sequence")
     return [entry.additional_data for entry in entries]
@@ -198,7 +205,7 @@ def test_rotation_with_wrong_keys_refuses_and_rewrites_nothing(people, new_kek, 
 
 def test_a_data_key_that_does_not_unwrap_stops_the_rotation(people, new_kek):
     broken = DataKey.objects.get(pk=people[2].data_key_id)
-    DataKey.objects.filter(pk=broken.pk).update(wrapped=bytes(broken.wrapped)[:-1] + b"\x00")
+    DataKey.objects.filter(pk=broken.pk).update(wrapped=flipped_last_byte(broken.wrapped))
     before = table_rows(DataKey)
 
     with (
@@ -218,7 +225,7 @@ def test_batches_before_a_broken_key_stay_rewrapped_and_the_rest_is_untouched(pe
     key per batch, the keys ordered before the broken one are rewrapped and open with the new KEK
     alone; the broken key and every key after it keep their old wrapping."""
     broken = DataKey.objects.get(pk=people[2].data_key_id)
-    DataKey.objects.filter(pk=broken.pk).update(wrapped=bytes(broken.wrapped)[:-1] + b"\x00")
+    DataKey.objects.filter(pk=broken.pk).update(wrapped=flipped_last_byte(broken.wrapped))
     before = {uuid.UUID(str(row[0])): row for row in table_rows(DataKey)}
     ordered = sorted(before)  # the rotation's order: by id
 
