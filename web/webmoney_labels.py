@@ -10,12 +10,11 @@ from funds.models import (
     Allocation,
     Approval,
     ApprovalReason,
-    Category,
     Disbursement,
-    FundingSource,
     RateCheck,
     ReferenceRate,
 )
+from web.labels import CATEGORY_LABELS, SOURCE_KIND_LABELS
 
 STATUS: dict[str, Promise] = {
     Disbursement.Status.REQUESTED: _("Waiting for approval"),
@@ -33,22 +32,9 @@ METHOD: dict[str, Promise] = {
     Disbursement.Method.OTHER: _("Other method"),
 }
 
-CATEGORY: dict[str, Promise] = {
-    Category.TRAVEL: _("Travel"),
-    Category.HOUSING: _("Housing"),
-    Category.FOOD: _("Food"),
-    Category.MEDICAL: _("Medical"),
-    Category.DOCUMENTS: _("Documents"),
-    Category.COMMUNICATION: _("Communication"),
-    Category.LEGAL: _("Legal"),
-    Category.OTHER: _("Other need"),
-}
+CATEGORY = CATEGORY_LABELS  # one home: web/labels.py
 
-SOURCE_KIND: dict[str, Promise] = {
-    FundingSource.Kind.DONATION_CAMPAIGN: _("Donation campaign"),
-    FundingSource.Kind.GRANT: _("Grant"),
-    FundingSource.Kind.OTHER: _("Other source"),
-}
+SOURCE_KIND = SOURCE_KIND_LABELS  # one home: web/labels.py
 
 ALLOCATION_STATUS: dict[str, Promise] = {
     Allocation.Status.ACTIVE: _("Open"),

@@ -24,9 +24,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
@@ -54,8 +53,7 @@ from funds.services.rates import reference_rate_record
 from funds.services.sources import allocation_close, allocation_create, source_create
 from web.decorators import page_view
 from web.pages import PAGES, RECORD_PAGES, Page
-from web.sessions import ENDED_REVOKED
-from web.stepup import SessionEnded, step_up_check
+from web.stepup import SessionEnded, session_revoked_redirect, step_up_check
 from web.webmoney_forms import (
     AllocationForm,
     ApproveForm,
@@ -221,10 +219,6 @@ def _refusal_onto(form, refusal: _Refused) -> None:
     form.add_error(field, refusal.message)
 
 
-def _session_ended() -> HttpResponse:
-    return HttpResponseRedirect(f"{reverse('web:login')}?ended={ENDED_REVOKED}")
-
-
 def _is(request: HttpRequest, *roles: str) -> bool:
     return request.user.has_role(*roles)
 
@@ -283,7 +277,7 @@ def approve_selected(request: HttpRequest, page: Page) -> HttpResponse:
     try:
         problem = step_up_check(request, form.cleaned_data["otp"])
     except SessionEnded:
-        return _session_ended()
+        return session_revoked_redirect(request)
     if problem is not None:
         form.add_error("otp", problem)
         return _inbox(request, inbox_page, approve_form=form, status=403)
@@ -459,7 +453,7 @@ def _decision(
             step_up=form.cleaned_data["otp"] if step_up else None,
         )
     except SessionEnded:
-        return _session_ended()
+        return session_revoked_redirect(request)
     except _Refused as refusal:
         # A refusal of the whole action is said at the top: the form it came from may not be
         # offered at all (paying one's own request), so it could not say it there.
