@@ -14,4 +14,10 @@ class AuditConfig(AppConfig):
         from common.db.commit import register_before_commit, register_on_rollback
 
         register_before_commit(writes.refuse_unwritten)
+
+        from django.db.backends.signals import connection_created
+
+        from audit.models import forget_prepared
+
+        connection_created.connect(forget_prepared, dispatch_uid="audit.forget_prepared")
         register_on_rollback(writes.drop_rolled_back)

@@ -7,9 +7,11 @@ The database refuses UPDATE, DELETE and TRUNCATE on `audit_logentry`, `audit_cha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.db import models, transaction
@@ -138,10 +140,7 @@ class LogEntryChainManager(LogEntryManager):
         # an insert does not need, and whose building costs more than the entry's hashing).
         plain = models.QuerySet(self.model, using=self.db)
         if connection.vendor == "postgresql":
-            created = plain.bulk_create(entries)  # chained at commit by audit_chain_commit()
-            for entry in created:
-                entry.sequence = entry.prev_hash = entry.entry_hash = None
-            return created
+            return _insert_postgresql(connection, entries)  # chained at commit (triggers)
         with transaction.atomic(using=self.db, savepoint=False):
             head = ChainHead.objects.using(self.db).select_for_update().get(pk=1)
             created = plain.bulk_create(entries)
@@ -172,6 +171,81 @@ class LogEntryChainManager(LogEntryManager):
         return created
 
 
+_JSON_COLUMNS = frozenset({"changes", "serialized_data", "additional_data"})
+_PREPARED = "_audit_prepared"  # on the connection: the entry counts it has a statement for
+PREPARED_UP_TO = 16  # entries per transaction with a prepared statement; more: a plain INSERT
+
+
+@functools.cache
+def _inserted() -> tuple[tuple[str, ...], str]:
+    """(attribute names, `INSERT INTO … (columns)`) for every column of an entry the writer
+    sends: all but the id and the transaction id (both the database's)."""
+    fields = [f for f in LogEntry._meta.concrete_fields if f.column not in ("id", "txid")]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    return tuple(
+        field.attname for field in fields
+    ), f"INSERT INTO {LogEntry._meta.db_table} ({columns})"
+
+
+def forget_prepared(connection, **kwargs) -> None:
+    """`connection_created` receiver: a new session has no prepared statements."""
+    connection.__dict__.pop(_PREPARED, None)
+
+
+def _insert_postgresql(connection, entries: Sequence[LogEntry]) -> list[LogEntry]:
+    """Insert prepared entries in one statement and return them with their ids.
+
+    Up to PREPARED_UP_TO entries go through a statement prepared once per session for that
+    count (`PREPARE audit_append_<n>` then `EXECUTE`): parsing and planning an 18-column
+    INSERT cost the server several times what executing it does. Values go as they are
+    (psycopg2 adapts str, int, datetime and UUID); JSON goes as its text, the same orjson
+    serialisation the digest was computed over. Django's bulk_create cost more than the
+    hashing and the round trip together (figures: bench/audit_bench.py)."""
+    names, insert = _inserted()
+    params: list = []
+    for entry in entries:
+        for name in names:
+            value = getattr(entry, name)
+            if value is not None and name in _JSON_COLUMNS:
+                value = orjson.dumps(value).decode()
+            params.append(value)
+    count, width = len(entries), len(names)
+    with connection.cursor() as cursor:
+        if count <= PREPARED_UP_TO:
+            prepared = connection.__dict__.setdefault(_PREPARED, set())
+            if count not in prepared:
+                rows = ", ".join(
+                    "(" + ", ".join(f"${row * width + col + 1}" for col in range(width)) + ")"
+                    for row in range(count)
+                )
+                cursor.execute(
+                    f"PREPARE audit_append_{count} AS {insert} VALUES {rows} RETURNING id"
+                )
+                prepared.add(count)
+            placeholders = ", ".join(["%s"] * len(params))
+            cursor.execute(f"EXECUTE audit_append_{count}({placeholders})", params)
+        else:
+            row = "(" + ", ".join(["%s"] * width) + ")"
+            cursor.execute(f"{insert} VALUES {', '.join([row] * count)} RETURNING id", params)
+        ids = cursor.fetchall()
+    for entry, (pk,) in zip(entries, ids, strict=True):
+        entry.pk = pk
+        entry._state.adding = False
+        entry._state.db = connection.alias
+        entry.sequence = entry.prev_hash = entry.entry_hash = None
+    return list(entries)
+
+
+_TEXT_FIELDS = (
+    "object_pk",
+    "object_repr",
+    "changes_text",
+    "cid",
+    "client_request_id",
+    "actor_email",
+)
+
+
 def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> None:
     if entry.actor_id is None and bound.actor is not None and bound.actor.pk is not None:
         entry.actor = bound.actor
@@ -182,17 +256,12 @@ def _prepare(entry: LogEntry, bound: context.AuditContext, now: datetime) -> Non
     entry.timestamp = now
     entry.serialized_data = None
     entry.txid = None  # PostgreSQL sets its own transaction's id, whatever is sent
-    # Hash what the database will give back: django-auditlog passes integer keys as ints.
-    for name in (
-        "object_pk",
-        "object_repr",
-        "changes_text",
-        "cid",
-        "client_request_id",
-        "actor_email",
-    ):
-        field = entry._meta.get_field(name)
-        setattr(entry, name, field.to_python(getattr(entry, name)))
+    # Hash what the database will give back: django-auditlog passes integer keys as ints (a
+    # CharField's to_python, inlined: this runs for every entry).
+    for name in _TEXT_FIELDS:
+        value = getattr(entry, name)
+        if value is not None and type(value) is not str:
+            setattr(entry, name, str(value))
     model = entry.content_type.model_class()
     if not is_registered(model):
         raise AuditError(f"{model} is not registered with audit.registry.register().")
@@ -208,7 +277,11 @@ class LogEntry(AbstractLogEntry):
     # Log rows outlive what they describe: deleting a user or a content type must not rewrite
     # (SET NULL) or cascade-delete history, so both references are protected.
     content_type = models.ForeignKey(
-        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", db_index=False
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Every index is paid on every audited write: keep those the auditors' filters use
     # (see Meta.indexes) and drop django-auditlog's others.
@@ -227,6 +300,7 @@ class LogEntry(AbstractLogEntry):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
     )
     action = models.PositiveSmallIntegerField(choices=Action.choices, db_index=True)
     # Version 3: SHA-256 of the entry's content (audit.chain.digest_of), computed when it is
@@ -267,7 +341,9 @@ class ChainLink(models.Model):
     from the entry when this table was created."""
 
     sequence = models.BigIntegerField(primary_key=True)
-    entry = models.OneToOneField(LogEntry, on_delete=models.PROTECT, related_name="link")
+    entry = models.OneToOneField(
+        LogEntry, on_delete=models.PROTECT, related_name="link", db_constraint=False
+    )
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
 
@@ -288,9 +364,15 @@ class AccessIndex(models.Model):
     entries by `audit_verify`. Entries written before (one per record) are indexed by their
     own content type and object."""
 
-    entry = models.ForeignKey(LogEntry, on_delete=models.PROTECT, related_name="reads")
+    entry = models.ForeignKey(
+        LogEntry, on_delete=models.PROTECT, related_name="reads", db_constraint=False
+    )
     content_type = models.ForeignKey(
-        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", db_index=False
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     object_pk = models.CharField(max_length=255)
 

@@ -12,6 +12,15 @@ person's code works once per 30 seconds, as in life); an auditor reading reports
     .venv/bin/python bench/load.py --clients 1,8,32 --duration 300 --workers 4   # the 5-minute run
 
 It makes its own database on --server (dropped afterwards unless --keep) and uses --redis.
+
+At every level it also prints what the audit log cost: audit entries written per request, and
+the share of busy database backends (sampled from `pg_stat_activity` every 0.2 s) waiting on a
+lock in a statement naming the chain head or in a COMMIT (where entries are chained, since chain
+version 3). With --control it then runs the same levels against a second database in which the
+benchmark itself, as the owner, dropped the trigger that chains entries at commit, so entries
+are inserted plainly (nothing in the product switches the chain off), and prints the ratio:
+
+    .venv/bin/python bench/load.py --clients 8 --duration 60 --control
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Client, Person, Product, psql
+
+SAMPLE_EVERY = 0.2  # seconds between samples of pg_stat_activity
 
 TODAY = time.strftime("%Y-%m-%d")
 RETRYABLE = {0, 503}  # no answer, or "briefly unavailable": a keyed POST is sent again
@@ -381,18 +392,55 @@ def sign_in_all(desks: list[Desk]) -> None:
         thread.join()
 
 
-def run_level(product: Product, desks: list[Desk], seconds: float, source: str) -> float:
+def sample_head_waits(product: Product, stop: threading.Event, counts: Counter) -> None:
+    """Count busy client backends of the product's database, and those waiting on a lock in a
+    statement naming the chain head or in a COMMIT, every SAMPLE_EVERY seconds."""
+    import psycopg2
+
+    connection = psycopg2.connect(f"{product.server}/{product.database}")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        while not stop.is_set():
+            cursor.execute(
+                "SELECT wait_event_type, query FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'active' AND backend_type = 'client backend'"
+            )
+            for wait_type, query in cursor.fetchall():
+                counts["busy"] += 1
+                text = (query or "").strip().upper()
+                if wait_type == "Lock" and ("AUDIT_CHAINHEAD" in text or text == "COMMIT"):
+                    counts["head"] += 1
+            time.sleep(SAMPLE_EVERY)
+    connection.close()
+
+
+def audit_entries(product: Product) -> int:
+    return int(psql(product.server, "SELECT count(*) FROM audit_logentry", product.database))
+
+
+def run_level(
+    product: Product, desks: list[Desk], seconds: float, source: str, waits: Counter
+) -> tuple[float, int]:
+    """Seconds the level ran, and the audit entries written in them (sign-ins not counted)."""
     sign_in_all(desks)
+    before = audit_entries(product)
     until = time.monotonic() + seconds
     threads = [
         threading.Thread(target=desk.work, args=(until, source), daemon=True) for desk in desks
     ]
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_head_waits, args=(product, stop, waits))
     started = time.monotonic()
+    sampler.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=seconds + 120)
-    return time.monotonic() - started
+    elapsed = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    return elapsed, audit_entries(product) - before
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -401,12 +449,19 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def print_level(clients: int, ledger: Ledger, elapsed: float, baseline: float | None) -> float:
+def print_level(
+    clients: int, ledger: Ledger, elapsed: float, baseline: float | None, entries: int, waits
+) -> float:
     total = sum(len(v) for v in ledger.latencies.values())
     rate = total / elapsed
     ratio = f"{rate / baseline:.2f}x of 1 client" if baseline else "the baseline"
     print(
         f"\n== {clients} client(s), {elapsed:.0f} s: {total} requests, {rate:.1f} req/s ({ratio})"
+    )
+    share = waits["head"] / max(waits["busy"], 1)
+    print(
+        f"audit: {entries / max(total, 1):.2f} entries per request; {100 * share:.1f}% of "
+        f"{waits['busy']} busy backend samples waiting on the chain head"
     )
     print(f"{'endpoint':40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  statuses")
     for endpoint in sorted(ledger.latencies):
@@ -526,6 +581,55 @@ def build_desks(product: Product, staff, ledger: Ledger, seed: int) -> list[Desk
     ]
 
 
+def run_all(args, levels: list[int], *, control: bool) -> tuple[dict[int, float], list[str]]:
+    """Prepare a product, run every level, check everything (not the control's chain, which it
+    has none of); requests/s by level, and the problems found."""
+    suffix = "_control" if control else ""
+    product = Product(
+        server=args.server,
+        redis_url=args.redis,
+        port=args.port,
+        workers=args.workers,
+        database=f"safe_passage_load{suffix}",
+        app_role=f"safe_passage_load{suffix}_app",
+    )
+    label = " (control: entries inserted plainly, no chain)" if control else ""
+    print(
+        f"\npreparing: {product.database}, {args.workers} gunicorn workers, "
+        f"Redis {args.redis}{label}; PostgreSQL synchronous_commit="
+        + psql(product.server, "SHOW synchronous_commit").strip()
+    )
+    product.prepare()
+    if control:
+        psql(
+            product.server,
+            "DROP TRIGGER IF EXISTS audit_logentry_chain ON audit_logentry",
+            product.database,
+        )
+    rates: dict[int, float] = {}
+    problems: list[str] = []
+    try:
+        staff = create_people(product, max(levels))
+        product.start()
+        source = make_source(product, staff[0][1][0])
+        ledgers, baseline = [], None
+        for n, clients in enumerate(levels):
+            ledger, waits = Ledger(), Counter()
+            desks = build_desks(product, staff[:clients], ledger, seed=1000 * n)
+            elapsed, entries = run_level(product, desks, args.duration, source, waits)
+            rates[clients] = print_level(clients, ledger, elapsed, baseline, entries, waits)
+            baseline = baseline or rates[clients]
+            ledgers.append(ledger)
+        if not control:
+            print("\nchecks:")
+            problems = check_everything(product, ledgers)
+    finally:
+        product.stop()
+        if not args.keep:
+            product.drop()
+    return rates, problems
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels, comma-separated")
@@ -535,36 +639,22 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="run the levels again with entries inserted plainly (the chain trigger dropped)",
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
-    product = Product(
-        server=args.server,
-        redis_url=args.redis,
-        port=args.port,
-        workers=args.workers,
-        database="safe_passage_load",
-        app_role="safe_passage_load_app",
-    )
-    print(f"preparing: {product.database}, {args.workers} gunicorn workers, Redis {args.redis}")
-    product.prepare()
-    try:
-        staff = create_people(product, max(levels))
-        product.start()
-        source = make_source(product, staff[0][1][0])
-        ledgers, baseline = [], None
-        for n, clients in enumerate(levels):
-            ledger = Ledger()
-            desks = build_desks(product, staff[:clients], ledger, seed=1000 * n)
-            elapsed = run_level(product, desks, args.duration, source)
-            rate = print_level(clients, ledger, elapsed, baseline)
-            baseline = baseline or rate
-            ledgers.append(ledger)
-        print("\nchecks:")
-        problems = check_everything(product, ledgers)
-    finally:
-        product.stop()
-        if not args.keep:
-            product.drop()
+    rates, problems = run_all(args, levels, control=False)
+    if args.control:
+        control_rates, _ = run_all(args, levels, control=True)
+        print("\nthe chain's cost: requests/s with the plain-insert control / with the chain")
+        for clients in levels:
+            print(
+                f"   {clients:3} client(s): {control_rates[clients]:7.1f} / {rates[clients]:7.1f}"
+                f" = {control_rates[clients] / rates[clients]:.2f}x"
+            )
     if problems:
         print("\nFAILED:\n  " + "\n  ".join(problems))
         sys.exit(1)

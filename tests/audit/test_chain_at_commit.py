@@ -145,7 +145,14 @@ def test_the_entries_of_a_block_are_one_insert_at_its_end():
             _event(f"n{n}")
         assert not LogEntry.objects.filter(action=Action.LOGIN_FAILED).exists()  # waiting
         statements.clear()
-    inserts = [sql for sql in statements if sql.startswith('INSERT INTO "audit_logentry"')]
+    # On PostgreSQL through the statement prepared for five entries (PREPARE, the first time
+    # this connection writes five, declares it and writes nothing).
+    inserts = [
+        sql
+        for sql in statements
+        if sql.startswith(("INSERT INTO audit_logentry", 'INSERT INTO "audit_logentry"'))
+        or sql.startswith("EXECUTE audit_append_")
+    ]
 
     assert len(inserts) == 1
     assert _chain_markers() == [f"n{n}" for n in range(5)]
@@ -193,3 +200,38 @@ def test_a_commit_with_entries_not_yet_written_fails_and_rolls_back():
     assert User.objects.get(username="before-the-guard").is_active  # rolled back
     assert LogEntry.objects.count() == mark
     assert not LogEntry.objects.filter(action=Action.LOGIN_FAILED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entries_are_written_whatever_the_count_and_across_a_new_connection():
+    """PostgreSQL writes up to PREPARED_UP_TO entries through a statement prepared once per
+    session: a new session prepares its own, and more entries take a plain INSERT."""
+    from audit.models import PREPARED_UP_TO
+
+    counts = (1, 3, PREPARED_UP_TO, PREPARED_UP_TO + 1, 1)
+    for round_, count in enumerate(counts):
+        with writes.atomic():
+            for n in range(count):
+                _event(f"r{round_}-{n}")
+        connection.close()  # the next round runs in a new database session
+
+    assert _chain_markers() == [f"r{r}-{n}" for r, count in enumerate(counts) for n in range(count)]
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_of_staff_the_log_names_cannot_be_deleted(make_staff):
+    """The log holds no database foreign key to the staff it names, so Django's PROTECT is
+    what refuses the deletion; the log is left whole."""
+    from django.db.models import ProtectedError
+
+    user = make_staff().user
+    with writes.atomic():
+        record_event(action=Action.LOGIN, instance=user, model=User, data={}, actor=user)
+
+    with pytest.raises(ProtectedError) as refused:
+        user.delete()
+
+    assert any(isinstance(o, LogEntry) for o in refused.value.protected_objects)
+    assert User.objects.filter(pk=user.pk).exists()
+    assert verify_chain().ok

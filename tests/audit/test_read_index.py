@@ -109,6 +109,26 @@ def test_an_index_row_pointed_at_another_entry_is_named(listed):
     assert "records no read" in result.first_break.problem
 
 
+def test_an_index_row_naming_no_entry_at_all_is_named(listed):
+    """The index holds no database foreign key to the entries (a key check locks the row it
+    names at every commit): a row naming an entry that does not exist is the verifier's."""
+    *_, [entry] = listed
+    missing = LogEntry.objects.order_by("-id").values_list("id", flat=True).first() + 1000
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_accessindex (entry_id, content_type_id, object_pk) "
+            "SELECT %s, content_type_id, object_pk FROM audit_accessindex "
+            "WHERE entry_id = %s LIMIT 1",
+            [missing, entry.pk],
+        )
+
+    result = verify_chain()
+
+    assert not result.ok
+    assert result.first_break.entry_id == missing
+    assert "read index" in result.first_break.problem
+
+
 def test_a_deleted_index_row_is_named(listed):
     *_, [entry] = listed
     with owner_without_triggers() as cursor:
