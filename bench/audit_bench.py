@@ -1,9 +1,10 @@
 """Audit log benchmark (PostgreSQL). Prints its figures; not part of the test suite.
 
-    .venv/bin/python bench/audit_bench.py [--entries 1000000] [--writes 2000]
+    .venv/bin/python bench/audit_bench.py [--entries 1000000] [--writes 2000] [--rounds 3]
 
 1. Audited writes per second against the same writes with auditing off, with 1 and 8
-   concurrent writers (each write: one row created in its own transaction).
+   concurrent writers (each write: one row created in its own transaction), in --rounds
+   rounds whose order alternates; the median round's ratio is the figure.
 2. `manage.py audit_verify` over --entries entries: entries per second and the verifier's peak
    memory (max RSS of its process), measured at a tenth of the entries and at all of them, so
    the memory can be seen to stay flat.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -127,7 +129,7 @@ def timed_writes(
     return seconds
 
 
-def bench_writes(total: int) -> None:
+def bench_writes(total: int, rounds: int = 3) -> None:
     from django.db import transaction
 
     from accounts.models import BackupCodeDevice
@@ -147,17 +149,32 @@ def bench_writes(total: int) -> None:
     }
     if not total:
         return
-    print(f"\n== audited vs unaudited writes ({total} per case, one transaction each) ==")
+    print(
+        f"\n== audited vs unaudited writes ({total} per case and round, {rounds} rounds, one "
+        "transaction each; the median round's ratio) =="
+    )
     for workload in ("row", "service"):
         for writers in (1, 8):
-            # Alternate the two so that drift on a shared machine hits both alike.
             args = (workload, targets[workload], writers, total)
-            plain = timed_writes(*args, audited=False, tag=f"p{writers}")
-            audited = timed_writes(*args, audited=True, tag=f"a{writers}")
+            ratios, plain_rates, audited_rates = [], [], []
+            for n in range(rounds):
+                # Alternate the order round by round, so that drift on a shared machine hits
+                # both alike.
+                first_audited = n % 2 == 1
+                seconds = {}
+                for audited in (first_audited, not first_audited):
+                    tag = f"{'a' if audited else 'p'}{writers}r{n}"
+                    seconds[audited] = timed_writes(*args, audited=audited, tag=tag)
+                ratios.append(seconds[True] / seconds[False])
+                plain_rates.append(total / seconds[False])
+                audited_rates.append(total / seconds[True])
             print(
                 f"{workload:7} write, {writers} writer process(es): unaudited "
-                f"{total / plain:6.0f}/s, audited {total / audited:6.0f}/s, "
-                f"cost ratio {audited / plain:.2f}x"
+                f"{statistics.median(plain_rates):6.0f}/s, audited "
+                f"{statistics.median(audited_rates):6.0f}/s, cost ratio "
+                f"{statistics.median(ratios):.2f}x (rounds: "
+                + ", ".join(f"{ratio:.2f}x" for ratio in ratios)
+                + ")"
             )
     result = verify_chain()
     print(f"chain after the concurrent writes: ok={result.ok}, {result.entries} entries")
@@ -239,6 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each write case")
     parser.add_argument("--verify-only", action="store_true", help="skip the write benchmark")
     args = parser.parse_args()
     setup_database()
@@ -246,7 +264,7 @@ def main() -> None:
         if args.verify_only:
             bench_writes(0)
         else:
-            bench_writes(args.writes)
+            bench_writes(args.writes, args.rounds)
         bench_verify(args.entries)
     finally:
         from django.db import connections

@@ -588,7 +588,10 @@ def measured_cycles(spec: dict, variant: str, amount: Decimal, idempotency: bool
     # Since chain version 3 the head is locked inside the COMMIT (the database chains the
     # transaction's entries there): a transaction that wrote an entry holds it for its commit.
     def watch(execute_, sql, params, many, context):
-        if not first and ("audit_chainhead" in sql or 'INSERT INTO "audit_logentry"' in sql):
+        writes_entries = sql.startswith(
+            ("EXECUTE audit_append_", "INSERT INTO audit_logentry", 'INSERT INTO "audit_logentry"')
+        )
+        if not first and ("audit_chainhead" in sql or writes_entries):
             first.append(None if "audit_chainhead" not in sql else time.perf_counter())
         return execute_(sql, params, many, context)
 
