@@ -300,7 +300,6 @@ class LogEntry(AbstractLogEntry):
         null=True,
         blank=True,
         related_name="+",
-        db_constraint=False,
     )
     action = models.PositiveSmallIntegerField(choices=Action.choices, db_index=True)
     # Version 3: SHA-256 of the entry's content (audit.chain.digest_of), computed when it is

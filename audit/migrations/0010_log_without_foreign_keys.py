@@ -1,11 +1,13 @@
-"""The log's tables hold no database foreign keys (to staff, content types or each other).
+"""The log's tables hold no database foreign keys to content types or to each other.
 
 A deferred foreign key is checked at commit by locking the row it names (FOR KEY SHARE): every
-audited commit locked its actor's staff row and its model's content type, the rows every
-concurrent writer shares, and the chain link's check ran inside the chain head's lock. The
-references stay in the models (Django still refuses to delete what the log names, PROTECT),
-and what the log's integrity needs is checked by `audit_verify`: every link names an entry and
-every index row a read that a chained entry records.
+audited commit locked its model's content type, a row every concurrent writer shares, and the
+chain link's check ran inside the chain head's lock. The references stay in the models (Django
+still refuses to delete what the log names, PROTECT), and what the log's integrity needs is
+checked by `audit_verify`: every link names an entry and every index row a read that a chained
+entry records. The key from an entry to its actor stays: it is what stops anyone who can
+delete staff rows (the application's role can) from removing the name behind an entry, and it
+locks only the acting staff member's own row.
 
 SQLite rebuilds a table to change a foreign key, and the triggers die with the old table: they
 are dropped first and created again last, in both directions.
@@ -82,18 +84,6 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="link",
                 to=settings.AUDITLOG_LOGENTRY_MODEL,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="logentry",
-            name="actor",
-            field=models.ForeignKey(
-                blank=True,
-                db_constraint=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
             ),
         ),
         migrations.AlterField(

@@ -220,18 +220,29 @@ def test_entries_are_written_whatever_the_count_and_across_a_new_connection():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_member_of_staff_the_log_names_cannot_be_deleted(make_staff):
-    """The log holds no database foreign key to the staff it names, so Django's PROTECT is
-    what refuses the deletion; the log is left whole."""
+def test_a_member_of_staff_the_log_names_cannot_be_deleted_even_by_sql():
+    """Django's PROTECT refuses, and so does the database: an entry keeps its foreign key to
+    its actor (the application's role may delete staff rows), so nobody can remove the name
+    behind what was done. The staff row here is named by the log alone."""
+    from django.db import IntegrityError
     from django.db.models import ProtectedError
 
-    user = make_staff().user
     with writes.atomic():
+        user = User.objects.create_user("named-in-the-log")
         record_event(action=Action.LOGIN, instance=user, model=User, data={}, actor=user)
 
     with pytest.raises(ProtectedError) as refused:
         user.delete()
-
     assert any(isinstance(o, LogEntry) for o in refused.value.protected_objects)
+    stored_id = User._meta.pk.get_db_prep_value(user.pk, connection)
+    with (
+        pytest.raises(IntegrityError) as refused_by_sql,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM accounts_user WHERE id = %s", [stored_id])
+    if connection.vendor == "postgresql":
+        assert "audit_logentry" in str(refused_by_sql.value)
+
     assert User.objects.filter(pk=user.pk).exists()
     assert verify_chain().ok
