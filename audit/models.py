@@ -8,13 +8,14 @@ The database refuses UPDATE, DELETE and TRUNCATE on `audit_logentry`, `audit_cha
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
 import orjson
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from audit import context
@@ -177,14 +178,16 @@ PREPARED_UP_TO = 16  # entries per transaction with a prepared statement; more: 
 
 
 @functools.cache
-def _inserted() -> tuple[tuple[str, ...], str]:
-    """(attribute names, `INSERT INTO … (columns)`) for every column of an entry the writer
-    sends: all but the id and the transaction id (both the database's)."""
+def _inserted() -> tuple[tuple[str, ...], str, str]:
+    """(attribute names, `INSERT INTO … (columns)`, statement name prefix) for every column
+    of an entry the writer sends: all but the id and the transaction id (both the database's).
+    The prefix carries a digest of the column list, so a session that prepared the statement
+    for another column order (another release, behind a pooler) is never reused for it."""
     fields = [f for f in LogEntry._meta.concrete_fields if f.column not in ("id", "txid")]
     columns = ", ".join(f'"{field.column}"' for field in fields)
-    return tuple(
-        field.attname for field in fields
-    ), f"INSERT INTO {LogEntry._meta.db_table} ({columns})"
+    insert = f"INSERT INTO {LogEntry._meta.db_table} ({columns})"
+    prefix = "audit_append_" + hashlib.sha256(insert.encode()).hexdigest()[:12]
+    return tuple(field.attname for field in fields), insert, prefix
 
 
 def forget_prepared(connection, **kwargs) -> None:
@@ -195,13 +198,16 @@ def forget_prepared(connection, **kwargs) -> None:
 def _insert_postgresql(connection, entries: Sequence[LogEntry]) -> list[LogEntry]:
     """Insert prepared entries in one statement and return them with their ids.
 
-    Up to PREPARED_UP_TO entries go through a statement prepared once per session for that
-    count (`PREPARE audit_append_<n>` then `EXECUTE`): parsing and planning an 18-column
-    INSERT cost the server several times what executing it does. Values go as they are
-    (psycopg2 adapts str, int, datetime and UUID); JSON goes as its text, the same orjson
-    serialisation the digest was computed over. Django's bulk_create cost more than the
-    hashing and the round trip together (figures: bench/audit_bench.py)."""
-    names, insert = _inserted()
+    Up to PREPARED_UP_TO entries go through a statement prepared once per database session
+    for that count (`PREPARE audit_append_<columns digest>_<n>`, then `EXECUTE`): parsing and
+    planning an 18-column INSERT cost the server more than running it. Before preparing, the
+    session's own `pg_prepared_statements` is asked, so a statement left from earlier in the
+    session is used, not prepared twice; after any database error the connection's record is
+    dropped and read again next time (a `DISCARD ALL` costs the one transaction that met it).
+    Values go as they are (psycopg2 adapts str, int, datetime and UUID); JSON goes as its
+    text, the same orjson serialisation the digest was computed over. Django's bulk_create
+    cost more than the hashing and the round trip together (figures: bench/audit_bench.py)."""
+    names, insert, prefix = _inserted()
     params: list = []
     for entry in entries:
         for name in names:
@@ -210,24 +216,34 @@ def _insert_postgresql(connection, entries: Sequence[LogEntry]) -> list[LogEntry
                 value = orjson.dumps(value).decode()
             params.append(value)
     count, width = len(entries), len(names)
-    with connection.cursor() as cursor:
-        if count <= PREPARED_UP_TO:
-            prepared = connection.__dict__.setdefault(_PREPARED, set())
-            if count not in prepared:
-                rows = ", ".join(
-                    "(" + ", ".join(f"${row * width + col + 1}" for col in range(width)) + ")"
-                    for row in range(count)
-                )
-                cursor.execute(
-                    f"PREPARE audit_append_{count} AS {insert} VALUES {rows} RETURNING id"
-                )
-                prepared.add(count)
-            placeholders = ", ".join(["%s"] * len(params))
-            cursor.execute(f"EXECUTE audit_append_{count}({placeholders})", params)
-        else:
-            row = "(" + ", ".join(["%s"] * width) + ")"
-            cursor.execute(f"{insert} VALUES {', '.join([row] * count)} RETURNING id", params)
-        ids = cursor.fetchall()
+    try:
+        with connection.cursor() as cursor:
+            if count <= PREPARED_UP_TO:
+                statement = f"{prefix}_{count}"
+                prepared = connection.__dict__.setdefault(_PREPARED, set())
+                if count not in prepared:
+                    cursor.execute(
+                        "SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name = %s",
+                        [statement],
+                    )
+                    if cursor.fetchone() is None:
+                        rows = ", ".join(
+                            "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
+                            for r in range(count)
+                        )
+                        cursor.execute(
+                            f"PREPARE {statement} AS {insert} VALUES {rows} RETURNING id"
+                        )
+                    prepared.add(count)
+                placeholders = ", ".join(["%s"] * len(params))
+                cursor.execute(f"EXECUTE {statement}({placeholders})", params)
+            else:
+                row = "(" + ", ".join(["%s"] * width) + ")"
+                cursor.execute(f"{insert} VALUES {', '.join([row] * count)} RETURNING id", params)
+            ids = cursor.fetchall()
+    except DatabaseError:
+        forget_prepared(connection)
+        raise
     for entry, (pk,) in zip(entries, ids, strict=True):
         entry.pk = pk
         entry._state.adding = False

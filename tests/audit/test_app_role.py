@@ -42,12 +42,18 @@ REFUSED = [
     "DROP TRIGGER audit_logentry_chain ON audit_logentry",
     "CREATE OR REPLACE FUNCTION audit_chain_commit() RETURNS trigger LANGUAGE sql AS 'SELECT NULL'",
 ]
-# Another app's append-only table: refused by privilege, not only by its trigger.
+# Another app's append-only table: refused by privilege, not only by its trigger. And the
+# content types the log's entries and read index name by id (with no foreign key): renumbered,
+# renamed or removed, they would hide a type's entries from the auditors' lists.
 REFUSED_ELSEWHERE = [
     "UPDATE funds_referencerate SET rate = rate * 100",
     "DELETE FROM funds_referencerate",
     "TRUNCATE funds_referencerate",
     "ALTER TABLE funds_referencerate DISABLE TRIGGER funds_referencerate_append_only",
+    "UPDATE django_content_type SET id = id + 100000 WHERE app_label = 'accounts'",
+    "UPDATE django_content_type SET model = 'renamed' WHERE app_label = 'accounts'",
+    "DELETE FROM django_content_type WHERE app_label = 'accounts'",
+    "TRUNCATE django_content_type CASCADE",
 ]
 # One new entry, as any writer of the log inserts it (chained by the database when it commits).
 APPEND = (
@@ -101,6 +107,18 @@ def test_the_app_role_has_no_right_to_change_other_append_only_tables(app_role, 
         app_role.rollback()
     # 42501: insufficient privilege (the trigger's own refusal would be another code).
     assert refused.value.pgcode == "42501" or "must be owner" in str(refused.value)
+
+
+def test_the_app_role_may_still_add_a_content_type(app_role):
+    """Django adds the type of a model it meets for the first time; adding renames nothing."""
+    with app_role.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO django_content_type (app_label, model) VALUES ('bench', 'added')"
+        )
+    app_role.commit()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_content_type WHERE model = 'added'")
+        assert cursor.fetchone() == (1,)
 
 
 def test_the_app_role_can_read_and_append_and_the_database_chains_at_commit(app_role):

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from accounts.models import User
 from audit import writes
@@ -245,4 +245,30 @@ def test_a_member_of_staff_the_log_names_cannot_be_deleted_even_by_sql():
         assert "audit_logentry" in str(refused_by_sql.value)
 
     assert User.objects.filter(pk=user.pk).exists()
+    assert verify_chain().ok
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_survive_a_lost_record_and_recover_from_a_discard():
+    """The connection's record of its prepared statements can disagree with the session: a
+    statement the record forgot is found and used (not prepared twice, which PostgreSQL
+    refuses); one the session dropped (DEALLOCATE or DISCARD) fails one transaction, which
+    rolls back whole, and the next prepares it again."""
+    from audit.models import forget_prepared
+
+    with writes.atomic():
+        _event("first")
+    forget_prepared(connection)
+    with writes.atomic():
+        _event("record lost, statement kept")
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(DatabaseError), writes.atomic():
+        _event("statement dropped")
+    with writes.atomic():
+        _event("prepared again")
+
+    assert _chain_markers() == ["first", "record lost, statement kept", "prepared again"]
+    assert ChainLink.objects.count() == LogEntry.objects.count()
     assert verify_chain().ok

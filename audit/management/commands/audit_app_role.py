@@ -70,8 +70,8 @@ def other_append_only_tables(cursor) -> list[str]:
 
 def grant_statements(role: str, database: str, *, others: list[str] = ()) -> list[sql.Composed]:
     """The grants of the application's role: everything on the application's tables, but no
-    UPDATE, DELETE or TRUNCATE on the append-only ones (the audit tables and `others`), and
-    only SELECT on the chain's head and links."""
+    UPDATE, DELETE or TRUNCATE on the append-only ones (the audit tables and `others`) nor on
+    the content types the log names, and only SELECT on the chain's head and links."""
     name = sql.Identifier(role)
     audit_tables = sql.SQL(", ").join(
         sql.Identifier(table) for table in (*APPEND_ONLY_TABLES, *others)
@@ -92,6 +92,13 @@ def grant_statements(role: str, database: str, *, others: list[str] = ()) -> lis
         sql.SQL(
             "REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} FROM {}"
         ).format(chain_tables, name),
+        # Entries and read-index rows name their model by content type id, with no foreign key
+        # (a key check locks the shared row at every commit): the app may add a type (Django
+        # does, for a new model) but never renumber, rename or remove one, which would hide
+        # or misattribute a type's entries. Migrations run as the owner.
+        sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} FROM {}").format(
+            sql.Identifier("django_content_type"), name
+        ),
         *(
             sql.SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(sql.Identifier(function), name)
             for function in CHAIN_FUNCTIONS
