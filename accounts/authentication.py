@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -24,7 +25,7 @@ class BearerTokenAuthentication(TokenAuthentication):
             request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1", errors="replace").split()
         )
         if len(parts) == 2 and parts[0].lower() == b"bearer" and not _TOKEN_SHAPE.match(parts[1]):
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         authenticated = super().authenticate(request)
         if authenticated is not None:
             # DRF authenticates inside the view, after every middleware: this is the first

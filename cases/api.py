@@ -98,7 +98,7 @@ class CaseInputSerializer(StrictInputMixin, serializers.Serializer):
     def validate_members(self, members: list[dict]) -> list[dict]:
         ids = [member["person"] for member in members]
         if len(ids) != len(set(ids)):
-            raise serializers.ValidationError("A person can be on a case once.")
+            raise serializers.ValidationError(_("A person can be on a case once."))
         visible = {
             person.pk: person
             for person in people_visible_to(self.context["request"].user).filter(pk__in=ids)
@@ -213,7 +213,9 @@ class AssignSerializer(StrictInputMixin, serializers.Serializer):
         users = {user.username: user for user in User.objects.filter(username__in=names)}
         unknown = sorted(set(names) - set(users))
         if unknown:
-            raise serializers.ValidationError(f"No staff member named {', '.join(unknown)}.")
+            raise serializers.ValidationError(
+                _("No staff member named %(names)s.") % {"names": ", ".join(unknown)}
+            )
         return list(users.values())
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from knox.models import AuthToken
 
 from accounts.models import User
@@ -50,7 +51,7 @@ CASE_FIELDS = (
     "consent_to_share",
     "consent_given_on",
 )
-ERASED_MESSAGE = "This case was erased; it cannot be changed."
+ERASED_MESSAGE = gettext_lazy("This case was erased; it cannot be changed.")
 MAX_MEMBERS = 50  # a household larger than this is a data-entry mistake
 
 

@@ -11,6 +11,7 @@ class DomainError(Exception):
     headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, extra: dict | None = None) -> None:
+        message = str(message)  # a lazy translation, in the language of the request raising it
         super().__init__(message)
         self.message = message
         self.extra = extra or {}

@@ -33,6 +33,7 @@ from django.core import checks, exceptions
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 
 from encryption.datakeys import NONCE_BYTES, cipher_for
 from encryption.exceptions import DecryptionError, EncryptedLookupError, EncryptionError
@@ -307,7 +308,7 @@ class EncryptedTextField(EncryptedField):
     def to_python(self, value: Any) -> str | None:
         if value is None or isinstance(value, str):
             return value
-        raise exceptions.ValidationError("Enter text.", code="invalid")
+        raise exceptions.ValidationError(_("Enter text."), code="invalid")
 
     def encode(self, value: str) -> bytes:
         return value.encode("utf-8", "surrogatepass")
@@ -327,7 +328,7 @@ class EncryptedDateField(EncryptedField):
                 return datetime.date.fromisoformat(value)
             except ValueError:
                 pass
-        raise exceptions.ValidationError("Enter a date (YYYY-MM-DD).", code="invalid")
+        raise exceptions.ValidationError(_("Enter a date (YYYY-MM-DD)."), code="invalid")
 
     def encode(self, value: datetime.date) -> bytes:
         return value.isoformat().encode("ascii")
@@ -344,7 +345,7 @@ class EncryptedJSONField(EncryptedField):
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
-            raise exceptions.ValidationError("Enter a JSON value.", code="invalid") from None
+            raise exceptions.ValidationError(_("Enter a JSON value."), code="invalid") from None
         return value
 
     def encode(self, value: Any) -> bytes:

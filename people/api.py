@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -34,7 +35,7 @@ def _validate_phone(value: str | None) -> str | None:
             normalize_phone(value)
         except ValueError:
             raise serializers.ValidationError(
-                "Enter a phone number (with its country code if it is not a local one)."
+                _("Enter a phone number (with its country code if it is not a local one).")
             ) from None
     return value
 
@@ -68,7 +69,7 @@ class PersonInputSerializer(StrictInputMixin, serializers.Serializer):
 
     def validate_date_of_birth(self, value: datetime.date | None) -> datetime.date | None:
         if value and not (datetime.date(1900, 1, 1) <= value <= timezone.localdate()):
-            raise serializers.ValidationError("Enter a date of birth between 1900 and today.")
+            raise serializers.ValidationError(_("Enter a date of birth between 1900 and today."))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +119,7 @@ class DuplicateQuerySerializer(StrictInputMixin, serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError(
-                "Give at least one of phone, full_name or document_number."
+                _("Give at least one of phone, full_name or document_number.")
             )
         return attrs
 

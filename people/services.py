@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from knox.models import AuthToken
 
 from accounts.models import User
@@ -21,7 +23,7 @@ from people.lookups import lookup_digests
 from people.models import PERSONAL_FIELDS, Person
 from people.selectors import DuplicateCheck, people_duplicates
 
-ERASED_MESSAGE = "This person was erased; their record cannot be changed."
+ERASED_MESSAGE = gettext_lazy("This person was erased; their record cannot be changed.")
 
 
 def _check_fields(fields: dict[str, Any]) -> None:
@@ -52,7 +54,7 @@ def person_update(*, person: Person, **fields: Any) -> Person:
     with unshown():  # opened for this check only, never returned
         named = bool(person.full_name or person.preferred_name)
     if not named:
-        raise InvariantViolation("A person needs a full name or a preferred name.")
+        raise InvariantViolation(_("A person needs a full name or a preferred name."))
     person.save()
     return person
 
@@ -81,7 +83,7 @@ def person_shred(*, person: Person, actor: User | None) -> Person:
     erased with their case). A view or an API action calls `person_erase`."""
     person = Person.objects.with_keys().select_for_update(of=("self",)).get(pk=person.pk)
     if person.erased:
-        raise InvariantViolation("This person has already been erased.")
+        raise InvariantViolation(_("This person has already been erased."))
     for name in PERSONAL_FIELDS:
         setattr(person, name, None)
     person.erased_at = timezone.now()

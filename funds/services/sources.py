@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from audit import writes
@@ -41,9 +43,13 @@ SOURCE_FIELDS = frozenset(
 
 def check_window(source: FundingSource, on: datetime.date) -> None:
     if source.valid_from and on < source.valid_from:
-        raise InvariantViolation(f"This source can be used from {source.valid_from} only.")
+        raise InvariantViolation(
+            _("This source can be used from %(date)s only.") % {"date": source.valid_from}
+        )
     if source.valid_until and on > source.valid_until:
-        raise InvariantViolation(f"This source could be used until {source.valid_until} only.")
+        raise InvariantViolation(
+            _("This source could be used until %(date)s only.") % {"date": source.valid_until}
+        )
 
 
 @writes.atomic
@@ -63,12 +69,12 @@ def source_update(*, source: FundingSource, **fields: Any) -> FundingSource:
     source = lock_source(source)
     has_allocations = source.allocations.exists()
     if "currency" in fields and fields["currency"] != source.currency and has_allocations:
-        raise InvariantViolation("A source's currency cannot change once money is allocated.")
+        raise InvariantViolation(_("A source's currency cannot change once money is allocated."))
     received = fields.get("amount_received", source.amount_received)
     if received < source.allocated:
         raise InvariantViolation(
-            f"{money_text(source.allocated, source.currency)} of this source is allocated; "
-            "what it received cannot be less."
+            _("%(allocated)s of this source is allocated; what it received cannot be less.")
+            % {"allocated": money_text(source.allocated, source.currency)}
         )
     if "restricted_to" in fields:
         fields["restricted_to"] = sorted(set(fields["restricted_to"] or []))
@@ -82,9 +88,8 @@ def source_update(*, source: FundingSource, **fields: Any) -> FundingSource:
             )
             if outside:
                 raise InvariantViolation(
-                    "This source already funds categories the restriction would exclude: "
-                    + ", ".join(outside)
-                    + "."
+                    _("This source already funds categories the restriction would exclude: %(c)s.")
+                    % {"c": ", ".join(outside)}
                 )
     for name, value in fields.items():
         setattr(source, name, value)
@@ -99,17 +104,23 @@ def allocation_create(
     source = lock_source(source)
     case = lock_case(case.pk)
     if case.status in ENDED_STATUSES:
-        raise InvariantViolation(f"Case {case.reference} is {case.status}; it takes no new money.")
+        raise InvariantViolation(
+            _("Case %(reference)s is %(status)s; it takes no new money.")
+            % {"reference": case.reference, "status": case.status}
+        )
     if source.restricted_to and category not in source.restricted_to:
         raise InvariantViolation(
-            f"This source is restricted to {', '.join(source.restricted_to)}; "
-            f"it cannot fund {category}."
+            _("This source is restricted to %(categories)s; it cannot fund %(category)s.")
+            % {"categories": ", ".join(source.restricted_to), "category": category}
         )
     check_window(source, timezone.localdate())
     if amount > source.remaining:
         raise InvariantViolation(
-            f"This source has {money_text(source.remaining, source.currency)} left to allocate; "
-            f"{money_text(amount, source.currency)} was asked for."
+            _("This source has %(left)s left to allocate; %(asked)s was asked for.")
+            % {
+                "left": money_text(source.remaining, source.currency),
+                "asked": money_text(amount, source.currency),
+            }
         )
     source.allocated += amount
     source.save(update_fields=["allocated", "updated_at"])
@@ -124,12 +135,18 @@ def allocation_close(*, allocation: Allocation, actor: User) -> Allocation:
     source = lock_source(allocation.source)
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.status == Allocation.Status.CLOSED:
-        raise InvariantViolation("This allocation is closed already.")
+        raise InvariantViolation(_("This allocation is closed already."))
     if allocation.reserved:
         outstanding = allocation.disbursements.filter(status__in=["requested", "approved"]).count()
         raise InvariantViolation(
-            f"{outstanding} request(s) on this allocation are still open; pay, reject or "
-            "cancel them before closing it."
+            ngettext(
+                "%(count)d request on this allocation is still open; pay, reject or cancel it "
+                "before closing the allocation.",
+                "%(count)d requests on this allocation are still open; pay, reject or cancel "
+                "them before closing the allocation.",
+                outstanding,
+            )
+            % {"count": outstanding}
         )
     released = allocation.amount - allocation.spent
     allocation.released = released

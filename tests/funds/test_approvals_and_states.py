@@ -638,6 +638,20 @@ def test_over_allocating_a_source_is_refused_naming_what_is_left(lead, source, c
     assert Allocation.objects.filter(source_id=source["id"]).count() == 2
 
 
+def test_a_refusal_is_in_the_language_the_client_reads(lead, source, case_id):
+    """Services' refusals are translated like every other string (the money pages show them)."""
+    allocate(lead, source["id"], case_id, amount="6000.00")
+    body = {"source": source["id"], "case": case_id, "category": "travel", "amount": "2000.01"}
+
+    response = lead.post(ALLOCATIONS_URL, body, HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert response.status_code == 409
+    message = response.json()["message"]
+    assert "осталось для выделения" in message
+    assert "2000.00 EUR" in message
+    assert "left to allocate" not in message
+
+
 def test_no_allocation_for_an_erased_case(lead, source, case_id):
     assert lead.post(case_url(case_id, "erase/"), erase_body(lead)).status_code == 200
 

@@ -183,6 +183,24 @@ def test_bad_input_is_a_400_with_the_field_named(overrides, field, caseworker, c
     assert not Person.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field", "russian"),
+    [
+        ({"phone": "call me maybe"}, "phone", "Введите номер телефона"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "Введите дату рождения"),
+    ],
+)
+def test_a_refusal_is_in_the_language_the_client_reads(
+    overrides, field, russian, caseworker, client_for
+):
+    response = client_for(caseworker).post(
+        PEOPLE_URL, a_person(**overrides), HTTP_ACCEPT_LANGUAGE="ru"
+    )
+
+    assert response.status_code == 400
+    assert any(russian in message for message in response.json()["fields"][field])
+
+
 def test_a_patch_cannot_leave_a_person_without_any_name(caseworker, client_for):
     client = client_for(caseworker)
     person = create(client, preferred_name=None)
