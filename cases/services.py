@@ -262,15 +262,13 @@ def case_transition(*, case: Case, actor: User, to: str, reason: str) -> Case:
     case = _locked(case)
     if not may_transition(actor, case.status, to):
         allowed = transitions_open_to(actor, case.status)
-        raise InvariantViolation(
-            f"A case in {case.status} cannot move to {to}"
-            + (
-                f" by you; allowed: {', '.join(allowed)}."
-                if allowed
-                else "; no move is open to you."
-            ),
-            extra={"allowed": allowed},
+        values = {"status": case.status, "to": to, "allowed": ", ".join(allowed)}
+        message = (
+            _("A case in %(status)s cannot move to %(to)s by you; allowed: %(allowed)s.")
+            if allowed
+            else _("A case in %(status)s cannot move to %(to)s; no move is open to you.")
         )
+        raise InvariantViolation(message % values, extra={"allowed": allowed})
     if ending:
         case_ending.send(sender=Case, case=case, actor=actor, to=to)
     TimelineEntry.objects.create(

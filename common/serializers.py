@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from common.datetimes import parse_client_date, parse_client_datetime
@@ -45,7 +46,7 @@ class StrictInputMixin:
             )
             if not_text:
                 raise serializers.ValidationError(
-                    {name: ["Enter text (a JSON string)."] for name in not_text}
+                    {name: [_("Enter text (a JSON string).")] for name in not_text}
                 )
         return super().to_internal_value(data)
 

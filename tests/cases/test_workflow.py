@@ -179,6 +179,21 @@ def test_only_a_coordinator_approves_rejects_or_closes(setting, from_status, to_
 
 
 @pytest.mark.django_db
+def test_a_refused_move_is_explained_in_the_language_the_client_reads(setting):
+    setting.put_case_in(Status.VERIFICATION)
+
+    response = setting.client(CASEWORKER).post(
+        f"{setting.url}transition/",
+        {"to": Status.APPROVED, "reason": ""},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+
+    assert response.status_code == 409
+    assert "вы не можете перевести" in response.json()["message"]
+
+
+@pytest.mark.django_db
 def test_a_caseworker_cannot_approve_a_case_for_evacuation(setting):
     setting.put_case_in(Status.VERIFICATION)
 
