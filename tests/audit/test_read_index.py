@@ -129,6 +129,30 @@ def test_an_index_row_naming_no_entry_at_all_is_named(listed):
     assert "read index" in result.first_break.problem
 
 
+def test_a_read_of_a_type_with_no_content_type_is_named_whatever_rows_are_forged(make_staff):
+    """An honest entry never names a type that has no content type (the read-index trigger
+    could give it no row). Such an entry is reported, and no forged row can stand for it: the
+    verifier expects a row that none can be (its content type column is NOT NULL)."""
+    from accounts.models import User
+    from audit.events import record_event
+
+    read = [{"type": "nowhere.nothing", "id": "1", "fields": ["name"]}]
+    entry = record_event(action=Action.ACCESS, instance=None, model=User, data={"read": read})
+    assert not AccessIndex.objects.filter(entry_id=entry.pk).exists()
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_accessindex (entry_id, content_type_id, object_pk) "
+            "VALUES (%s, -1, '1')",
+            [entry.pk],
+        )
+
+    result = verify_chain()
+
+    assert not result.ok
+    assert result.first_break.entry_id == entry.pk
+    assert "read index" in result.first_break.problem
+
+
 def test_a_deleted_index_row_is_named(listed):
     *_, [entry] = listed
     with owner_without_triggers() as cursor:
